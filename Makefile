@@ -1,0 +1,51 @@
+# Everyday commands. `make serve` and `make test` set up the virtualenv on first use.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: serve test test-embedded test-postgres soak lint format docs install clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is required"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+serve: $(STAMP)  ## start the server on the embedded default (SQLite + in-process Redis)
+	$(BIN)/taskmanager serve $(ARGS)
+
+test: $(STAMP)  ## the whole suite, on the embedded default and on PostgreSQL + Redis
+	scripts/test
+
+test-embedded: $(STAMP)
+	TM_TEST_BACKEND=embedded $(BIN)/pytest $(ARGS)
+
+test-postgres: $(STAMP)
+	TM_TEST_BACKEND=postgres $(BIN)/pytest $(ARGS)
+
+SOAK_SECONDS ?= 600
+soak: $(STAMP)  ## the fault-injection soak for SOAK_SECONDS (default 10 min; CI runs 60 s)
+	TM_TEST_BACKEND=postgres TM_SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/pytest tests/faults/test_soak.py -s $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests
+
+.PHONY: bench
+bench: $(STAMP)  ## service vs raw floor on PostgreSQL + Redis (wrk, WebSockets); ~8 min -> bench/results/
+	command -v wrk >/dev/null || apt-get install -y wrk || (apt-get update -qq && apt-get install -y wrk)
+	$(BIN)/python -c 'import matplotlib' 2>/dev/null || $(BIN)/python -m pip install --quiet 'matplotlib==3.11.2'
+	$(BIN)/python bench/run.py $(ARGS)
+
+clean:
+	rm -rf $(VENV) data .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,123 @@
+"""The application factory and its lifespan; nothing here connects at import time."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+
+from taskmanager import __version__
+from taskmanager.cli import load_settings
+from taskmanager.config import Settings
+from taskmanager.db import create_engine, create_session_factory
+from taskmanager.errors import install_error_handlers
+from taskmanager.kit.idempotency import IdempotencyMiddleware
+from taskmanager.kit.redis import create_pubsub_redis, create_redis
+from taskmanager.logs import configure_logging
+from taskmanager.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from taskmanager.state import AppState, Resources
+
+logger = logging.getLogger("taskmanager.app")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[AppState]:
+        if settings.is_sqlite:
+            from taskmanager.migrations.runner import upgrade_to_head
+
+            # Embedded mode creates (or upgrades) its schema on start.
+            await asyncio.to_thread(upgrade_to_head, settings)
+        if settings.embedded:
+            logger.warning(
+                "embedded mode: %s; this process must be the only one serving this data",
+                "SQLite file + in-process Redis stand-in"
+                if settings.database_url is None and settings.redis_url is None
+                else "an in-process stand-in replaces one backend",
+            )
+        from taskmanager.auth.passwords import warm_up
+
+        # The dummy hash that unknown e-mails are checked against, made now: otherwise the
+        # first such login takes two argon2 runs and stands out by its timing.
+        await asyncio.to_thread(warm_up)
+        engine = create_engine(settings)
+        redis = create_redis(settings)
+        resources = Resources(
+            settings=settings,
+            engine=engine,
+            session_factory=create_session_factory(engine),
+            redis=redis,
+        )
+        from taskmanager.realtime.hub import Hub
+
+        resources.hub = Hub(resources, pubsub_redis=create_pubsub_redis(settings, redis))
+        await resources.hub.start()
+        from taskmanager.realtime import shutdown
+
+        restore_signals = shutdown.install(resources.hub)
+        try:
+            yield {"resources": resources}
+        finally:
+            restore_signals()
+            await resources.hub.stop()
+            await redis.aclose()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Task Manager",
+        version=__version__,
+        summary="Real-time task manager: projects, tasks and a live event stream.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    _include_routers(app)
+    # Inside the body limit (bodies are bounded before it reads them), outside the routes.
+    app.add_middleware(IdempotencyMiddleware, session_cookie_name=settings.session_cookie_name)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    if settings.allowed_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.allowed_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=[
+                "Content-Type",
+                "X-CSRF-Token",
+                "Idempotency-Key",
+                "If-Match",
+                "X-Request-ID",
+                "Authorization",
+            ],
+            expose_headers=["ETag", "X-Request-ID", "Retry-After"],
+        )
+    app.add_middleware(RequestContextMiddleware)
+    from taskmanager.web import mount_web
+
+    mount_web(app)  # last: the API routes are matched first
+    return app
+
+
+def _include_routers(app: FastAPI) -> None:
+    from taskmanager.auth.router import router as auth_router
+    from taskmanager.comments.router import router as comments_router
+    from taskmanager.events.router import router as events_router
+    from taskmanager.health.router import router as health_router
+    from taskmanager.labels.router import router as labels_router
+    from taskmanager.projects.router import router as projects_router
+    from taskmanager.realtime.sse import router as sse_router
+    from taskmanager.realtime.websocket import router as websocket_router
+    from taskmanager.tasks.router import router as tasks_router
+
+    app.include_router(health_router)
+    app.include_router(auth_router, prefix="/api/v1")
+    app.include_router(websocket_router, prefix="/api/v1")
+    app.include_router(sse_router, prefix="/api/v1")
+    for router in (projects_router, tasks_router, labels_router, comments_router, events_router):
+        app.include_router(router, prefix="/api/v1")

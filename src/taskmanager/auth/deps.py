@@ -1,0 +1,108 @@
+"""Who is calling: session cookie or Bearer token, with the CSRF rule for cookie writes."""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from taskmanager.auth import service
+from taskmanager.auth.models import User
+from taskmanager.auth.sessions import SessionData, SessionStore
+from taskmanager.auth.throttle import LoginThrottle
+from taskmanager.db import UNSAFE_METHODS, SessionDep
+from taskmanager.errors import CsrfFailed, Forbidden, NotAuthenticated
+from taskmanager.state import ResourcesDep
+
+CSRF_HEADER = "x-csrf-token"
+CSRF_COOKIE = "csrf_token"
+
+
+@dataclass(slots=True)
+class Principal:
+    """The authenticated caller and how they proved it."""
+
+    user: User
+    session: SessionData | None = None
+    token_id: uuid.UUID | None = None
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.user.id
+
+
+def get_session_store(resources: ResourcesDep) -> SessionStore:
+    return SessionStore(
+        resources.redis,
+        idle_timeout=resources.settings.session_idle_timeout_seconds,
+        absolute_timeout=resources.settings.session_absolute_timeout_seconds,
+    )
+
+
+def get_login_throttle(resources: ResourcesDep) -> LoginThrottle:
+    return LoginThrottle(resources.redis, resources.settings)
+
+
+SessionStoreDep = Annotated[SessionStore, Depends(get_session_store)]
+LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise NotAuthenticated("Malformed Authorization header; expected 'Bearer <token>'.")
+    return value.strip()
+
+
+async def get_principal(
+    request: Request, db: SessionDep, store: SessionStoreDep, resources: ResourcesDep
+) -> Principal:
+    principal = await _authenticate(request, db, store, resources.settings.session_cookie_name)
+    request.state.user_id = str(principal.id)
+    return principal
+
+
+async def _authenticate(
+    request: Request, db: SessionDep, store: SessionStore, cookie_name: str
+) -> Principal:
+    secret = bearer_token(request)
+    if secret is not None:
+        found = await service.user_for_token(db, secret)
+        if found is None:
+            raise NotAuthenticated("Invalid, expired or revoked token.")
+        user, token = found
+        return Principal(user=user, token_id=token.id)
+    session_id = request.cookies.get(cookie_name)
+    if not session_id:
+        raise NotAuthenticated("Log in or send 'Authorization: Bearer <token>'.")
+    # Redis errors propagate: with the session store down we fail closed (503), never open.
+    data = await store.resolve(session_id)
+    if data is None:
+        raise NotAuthenticated("Session expired or ended; log in again.")
+    if request.method in UNSAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        # Constant-time comparison: the token is a secret the attacker is guessing.
+        if not sent or not hmac.compare_digest(sent.encode(), data.csrf_token.encode()):
+            raise CsrfFailed("Missing or wrong X-CSRF-Token header.")
+    session_user = await service.get_user(db, data.user_id)
+    if session_user is None:
+        await store.destroy(data)
+        raise NotAuthenticated("Session expired or ended; log in again.")
+    return Principal(user=session_user, session=data)
+
+
+def require_browser_session(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    """Credential management needs a logged-in session: a token cannot mint or widen access."""
+    if principal.session is None:
+        raise Forbidden("This action needs a logged-in session, not an API token.")
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(get_principal)]
+BrowserUser = Annotated[Principal, Depends(require_browser_session)]

@@ -1,0 +1,150 @@
+"""The `taskmanager` command: serve, migrate, seed, openapi."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from collections.abc import Sequence
+from types import FrameType
+
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
+
+from taskmanager.config import Settings
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or exit 2 with one line per bad variable."""
+    try:
+        return Settings()
+    except SettingsError as exc:  # a value the environment source itself could not parse
+        print(f"taskmanager: invalid configuration\n  {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except ValidationError as exc:
+        print("taskmanager: invalid configuration", file=sys.stderr)
+        for error in exc.errors():
+            name = "_".join(str(part) for part in error["loc"]).upper() or "SETTINGS"
+            value = error.get("input")
+            shown = (
+                f" (got {value!r})"
+                if isinstance(value, str | int | float) and "URL" not in name
+                else ""
+            )
+            print(f"  {name}: {error['msg']}{shown}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from taskmanager.logs import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    if settings.embedded and args.workers > 1:
+        print(
+            "taskmanager: --workers > 1 needs DATABASE_URL and REDIS_URL; the embedded mode "
+            "is single-process (its Redis stand-in lives inside one process).",
+            file=sys.stderr,
+        )
+        return 2
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT and then re-raises the signal into
+    # the handler that was installed before it started; make that handler a clean exit 0.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _exit_cleanly)
+    print(f"taskmanager: serving on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
+    uvicorn.run(
+        "taskmanager.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        loop="uvloop",
+        http="httptools",
+        ws="websockets-sansio",
+        server_header=False,
+        ws_max_size=settings.ws_max_message_bytes,
+        ws_ping_interval=20.0,
+        ws_ping_timeout=20.0,
+        date_header=True,
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) or None,
+        log_config=None,
+        access_log=False,
+    )
+    return 0
+
+
+def _exit_cleanly(_sig: int, _frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
+def _migrate(_args: argparse.Namespace) -> int:
+    from taskmanager.logs import configure_logging
+    from taskmanager.migrations.runner import upgrade_to_head
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    upgrade_to_head(settings)
+    print("taskmanager: database schema is up to date", file=sys.stderr)
+    return 0
+
+
+def _openapi(_args: argparse.Namespace) -> int:
+    from taskmanager.app import create_app
+
+    spec = create_app(load_settings()).openapi()
+    print(json.dumps(spec, indent=2, sort_keys=False))
+    return 0
+
+
+def _seed(_args: argparse.Namespace) -> int:
+    import asyncio
+
+    from taskmanager.seed import seed
+
+    settings = load_settings()
+    if settings.is_sqlite:
+        from taskmanager.migrations.runner import upgrade_to_head
+
+        upgrade_to_head(settings)
+    asyncio.run(seed(settings))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="taskmanager", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the HTTP/WebSocket server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default="127.0.0.1",
+        help="proxies whose X-Forwarded-For is trusted (comma-separated, or '*')",
+    )
+    serve.set_defaults(func=_serve)
+    commands.add_parser("migrate", help="apply database migrations (idempotent)").set_defaults(
+        func=_migrate
+    )
+    commands.add_parser("seed", help="create demo users, projects and tasks").set_defaults(
+        func=_seed
+    )
+    commands.add_parser("openapi", help="print the OpenAPI spec as JSON").set_defaults(
+        func=_openapi
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,155 @@
+"""Settings read from the environment and `.env`, validated once at start-up."""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob the service has. Unset DATABASE_URL / REDIS_URL select the embedded mode."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL (postgresql://user:pass@host/db). Unset: embedded SQLite.",
+    )
+    redis_url: str | None = Field(
+        default=None, description="Redis URL (redis://host:6379/0). Unset: in-process stand-in."
+    )
+    data_dir: Path = Field(
+        default=Path("./data"), description="Where the embedded SQLite file lives."
+    )
+    session_idle_timeout_seconds: int = Field(
+        default=24 * 3600, ge=1, description="A session ends after this long without use."
+    )
+    session_absolute_timeout_seconds: int = Field(
+        default=7 * 24 * 3600,
+        ge=1,
+        description="A session ends this long after login, used or not.",
+    )
+    cookie_secure: bool = Field(
+        default=False,
+        description="Mark cookies Secure (and name the session cookie `__Host-session`). "
+        "Turn on behind HTTPS.",
+    )
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins allowed for CORS and WebSocket connections (JSON list or "
+        "comma-separated). Same-origin requests are always allowed.",
+    )
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest request body accepted (bytes)."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Log level for the JSON logs."
+    )
+    login_max_failures_per_minute: int = Field(
+        default=5, ge=1, description="Failed logins per account and address per minute."
+    )
+    login_max_failures_per_hour: int = Field(
+        default=100, ge=1, description="Failed logins per account per hour, from any address."
+    )
+    login_max_failures_per_ip_per_minute: int = Field(
+        default=30, ge=1, description="Failed logins per client address per minute."
+    )
+    event_retention_days: int = Field(
+        default=30, ge=1, description="Events older than this may be pruned..."
+    )
+    event_retention_min_events: int = Field(
+        default=1000, ge=0, description="...but the latest this many per project are always kept."
+    )
+    realtime_send_queue_size: int = Field(
+        default=256,
+        ge=8,
+        description="Messages a live client may have unsent before it is "
+        "closed with 1013 (it then resumes with after_seq).",
+    )
+    realtime_max_subscriptions: int = Field(
+        default=100, ge=1, description="Projects one WebSocket may follow at once."
+    )
+    realtime_check_interval_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often live connections are re-checked against the "
+        "database and Redis (missed events, membership, revoked credentials).",
+    )
+    ws_max_message_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="Largest WebSocket message a client may send."
+    )
+    sse_heartbeat_seconds: float = Field(
+        default=15.0, gt=0, description="Interval of SSE comment heartbeats that keep proxies open."
+    )
+    db_pool_size: int = Field(default=10, ge=1, description="PostgreSQL connection pool size.")
+    shutdown_grace_seconds: float = Field(
+        default=10.0, ge=0, description="How long in-flight requests get to finish on SIGTERM."
+    )
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    parsed = json.loads(text)
+                except json.JSONDecodeError as exc:
+                    raise ValueError(f"not a JSON list: {exc.msg}") from None
+                return (
+                    [str(item).rstrip("/") for item in parsed]
+                    if isinstance(parsed, list)
+                    else parsed
+                )
+            return [part.strip().rstrip("/") for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        scheme = value.split("://", 1)[0]
+        if scheme not in {"postgresql", "postgres", "postgresql+asyncpg", "sqlite+aiosqlite"}:
+            raise ValueError("must start with postgresql:// (or sqlite+aiosqlite:// for tests)")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if value.split("://", 1)[0] not in {"redis", "rediss", "unix"}:
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @property
+    def embedded(self) -> bool:
+        """True when either backend is the in-process stand-in: one process only."""
+        return self.database_url is None or self.redis_url is None
+
+    @cached_property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url is None:
+            return f"sqlite+aiosqlite:///{(self.data_dir / 'taskmanager.db').resolve()}"
+        url = self.database_url
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+asyncpg://" + url[len(prefix) :]
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlalchemy_url.startswith("sqlite")
+
+    @property
+    def session_cookie_name(self) -> str:
+        # The __Host- prefix pins the cookie to this host, path / and HTTPS.
+        return "__Host-session" if self.cookie_secure else "session"

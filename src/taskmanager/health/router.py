@@ -1,0 +1,70 @@
+"""Liveness and readiness: /health checks the database and Redis, /health/live checks nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable
+from typing import Any, Literal
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from taskmanager.state import ResourcesDep
+
+router = APIRouter(tags=["health"])
+
+CHECK_TIMEOUT_SECONDS = 1.0
+
+
+class CheckResult(BaseModel):
+    status: Literal["ok", "unavailable"]
+    latency_ms: float
+    error: str | None = None
+
+
+class HealthRead(BaseModel):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, CheckResult]
+
+
+async def _timed(probe: Awaitable[Any]) -> CheckResult:
+    started = time.perf_counter()
+    try:
+        await asyncio.wait_for(probe, CHECK_TIMEOUT_SECONDS)
+    except TimeoutError:
+        error: str | None = "timeout"
+    except Exception as exc:  # any failure of the dependency is "unavailable", by design
+        error = type(exc).__name__
+    else:
+        error = None
+    latency = round((time.perf_counter() - started) * 1000, 2)
+    if error is None:
+        return CheckResult(status="ok", latency_ms=latency)
+    return CheckResult(status="unavailable", latency_ms=latency, error=error)
+
+
+@router.get(
+    "/health",
+    response_model=HealthRead,
+    response_model_exclude_none=True,
+    responses={503: {"model": HealthRead, "description": "A dependency is down"}},
+)
+async def health(resources: ResourcesDep, response: Response) -> HealthRead:
+    async def ping_db() -> None:
+        async with resources.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    database, redis = await asyncio.gather(_timed(ping_db()), _timed(resources.redis.ping()))
+    report = HealthRead(
+        status="ok" if database.status == redis.status == "ok" else "unavailable",
+        checks={"database": database, "redis": redis},
+    )
+    response.status_code = 200 if report.status == "ok" else 503
+    return report
+
+
+@router.get("/health/live")
+async def live() -> dict[str, str]:
+    return {"status": "ok"}

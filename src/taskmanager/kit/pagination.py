@@ -1,0 +1,174 @@
+"""Keyset pagination written once: sort specs, opaque validated cursors, and the page shape.
+
+A cursor is base64url(JSON [scope, values...]) plus a checksum, so a tampered or foreign
+cursor (another endpoint, another sort) is a 422 at ["query", "cursor"]. The cursor only
+moves the start of a page inside a query whose filters and permissions are applied anyway,
+so forging one gains nothing; the checksum is there to reject damage, not to be a secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+import orjson
+from fastapi import Query
+from pydantic import BaseModel, Field
+from sqlalchemy import ColumnElement, Select, and_, or_, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from taskmanager.errors import ValidationFailed
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 100
+
+LimitQuery = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Page size, 1..{MAX_LIMIT}")]
+CursorQuery = Annotated[
+    str | None,
+    Query(min_length=1, max_length=2048, description="`next_cursor` of the previous page"),
+]
+
+T = TypeVar("T")
+E = TypeVar("E")
+
+ValueKind = Literal["str", "int", "datetime", "uuid"]
+_CURSOR_LOC = ("query", "cursor")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SortSpec:
+    """Order by one attribute (then by id, in the same direction) with keyset continuation."""
+
+    name: str
+    attr: str
+    column: InstrumentedAttribute[Any]
+    id_column: InstrumentedAttribute[Any]
+    kind: ValueKind
+    descending: bool = False
+    nullable: bool = False
+
+    def order_by(self) -> list[Any]:
+        col, idc = self.column, self.id_column
+        if self.descending:
+            first = col.desc().nulls_last() if self.nullable else col.desc()
+            return [first, idc.desc()]
+        return [col.asc().nulls_last() if self.nullable else col.asc(), idc.asc()]
+
+    def after(self, value: Any, row_id: uuid.UUID) -> ColumnElement[bool]:
+        """Rows strictly after (value, row_id) in this order (NULLs last either way)."""
+        col, idc = self.column, self.id_column
+        if not self.nullable:
+            pair = tuple_(col, idc)
+            return pair < (value, row_id) if self.descending else pair > (value, row_id)
+        id_after = idc < row_id if self.descending else idc > row_id
+        if value is None:
+            return and_(col.is_(None), id_after)
+        value_after = col < value if self.descending else col > value
+        return or_(value_after, and_(col == value, id_after), col.is_(None))
+
+
+def _checksum(payload: bytes) -> str:
+    digest = hashlib.sha256(b"taskmanager-cursor-v1:" + payload).digest()[:9]
+    return base64.urlsafe_b64encode(digest).decode()
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def encode_cursor(scope: str, values: Sequence[Any]) -> str:
+    payload = orjson.dumps([scope, *[_to_json(v) for v in values]])
+    body = base64.urlsafe_b64encode(payload).decode().rstrip("=")
+    return f"{body}.{_checksum(payload)}"
+
+
+def _bad_cursor() -> ValidationFailed:
+    return ValidationFailed.field(_CURSOR_LOC, "Invalid cursor; start again from the first page.")
+
+
+def _parse(value: Any, kind: ValueKind, nullable: bool) -> Any:
+    if value is None:
+        if nullable:
+            return None
+        raise _bad_cursor()
+    try:
+        if kind == "str" and isinstance(value, str):
+            return value
+        if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if kind == "uuid" and isinstance(value, str):
+            return uuid.UUID(value)
+        if kind == "datetime" and isinstance(value, str):
+            parsed = dt.datetime.fromisoformat(value)
+            if parsed.tzinfo is None:
+                raise _bad_cursor()
+            return parsed
+    except ValueError:
+        raise _bad_cursor() from None
+    raise _bad_cursor()
+
+
+def decode_cursor(
+    cursor: str, scope: str, kinds: Sequence[ValueKind], nullable: Sequence[bool] = ()
+) -> list[Any]:
+    """The values an `encode_cursor(scope, ...)` carried, or a 422 at ["query", "cursor"]."""
+    body, sep, check = cursor.partition(".")
+    if not sep:
+        raise _bad_cursor()
+    try:
+        payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except (binascii.Error, ValueError):
+        raise _bad_cursor() from None
+    if _checksum(payload) != check:
+        raise _bad_cursor()
+    try:
+        data = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        raise _bad_cursor() from None
+    if not isinstance(data, list) or len(data) != len(kinds) + 1 or data[0] != scope:
+        raise _bad_cursor()
+    flags = list(nullable) + [False] * (len(kinds) - len(nullable))
+    return [_parse(v, k, n) for v, k, n in zip(data[1:], kinds, flags, strict=True)]
+
+
+async def paginate(
+    session: AsyncSession,
+    stmt: Select[E],
+    *,
+    sort: SortSpec,
+    scope: str,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[E], str | None]:
+    """One page of `stmt` (a select of one entity) in `sort` order, and the next cursor."""
+    full_scope = f"{scope}:{sort.name}"
+    if cursor is not None:
+        value, row_id = decode_cursor(
+            cursor, full_scope, [sort.kind, "uuid"], [sort.nullable, False]
+        )
+        stmt = stmt.where(sort.after(value, row_id))
+    stmt = stmt.order_by(*sort.order_by()).limit(limit + 1)
+    rows = list((await session.scalars(stmt)).all())
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    last = rows[-1]
+    return rows, encode_cursor(full_scope, [getattr(last, sort.attr), getattr(last, "id")])  # noqa: B009

@@ -1,0 +1,22 @@
+"""Imports every feature's models so that metadata (and Alembic) sees all tables."""
+
+from taskmanager.auth.models import ApiToken, User
+from taskmanager.comments.models import Comment
+from taskmanager.db import Base
+from taskmanager.events.models import Event
+from taskmanager.labels.models import Label
+from taskmanager.projects.models import Membership, Project
+from taskmanager.tasks.models import Task, task_labels
+
+__all__ = [
+    "ApiToken",
+    "Base",
+    "Comment",
+    "Event",
+    "Label",
+    "Membership",
+    "Project",
+    "Task",
+    "User",
+    "task_labels",
+]

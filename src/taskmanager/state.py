@@ -1,0 +1,46 @@
+"""What the lifespan builds once per process and every request reaches through `request.state`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, TypedDict
+
+from fastapi import Depends, Request
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from taskmanager.config import Settings
+
+if TYPE_CHECKING:
+    from taskmanager.realtime.hub import Hub
+
+
+@dataclass(slots=True)
+class Resources:
+    settings: Settings
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    redis: Redis
+    hub: Hub = field(init=False)
+
+
+class AppState(TypedDict):
+    resources: Resources
+
+
+def get_resources(request: Request) -> Resources:
+    resources: Resources = request.state.resources
+    return resources
+
+
+def get_redis(request: Request) -> Redis:
+    return get_resources(request).redis
+
+
+def get_settings(request: Request) -> Settings:
+    return get_resources(request).settings
+
+
+ResourcesDep = Annotated[Resources, Depends(get_resources)]
+RedisDep = Annotated[Redis, Depends(get_redis)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -1,0 +1,135 @@
+"""Fixtures: one real server per test session on the selected backend, clean state per module."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from taskmanager.config import Settings
+from taskmanager.models import Base
+from tests import backends
+from tests.helpers import ApiClient
+from tests.server import RunningServer, run_server
+
+SKIPPED_REASON: list[str] = []
+
+
+@pytest.fixture(scope="session")
+async def backend() -> AsyncIterator[backends.Backend]:
+    data_dir = Path(tempfile.mkdtemp(prefix="tm-test-"))
+    if backends.BACKEND == "embedded":
+        yield backends.Backend("embedded", None, None, data_dir)
+        return
+    problem = await backends.postgres_problem()
+    if problem is not None:
+        if backends.IN_CI:
+            pytest.fail(f"CI needs PostgreSQL + Redis: {problem}")
+        SKIPPED_REASON.append(problem)
+        pytest.skip(f"PostgreSQL + Redis tests SKIPPED: {problem}")
+    url = await backends.create_database()
+    try:
+        yield backends.Backend("postgres", url, backends.REDIS_URL, data_dir)
+    finally:
+        await backends.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def make_settings(backend: backends.Backend) -> Callable[..., Settings]:
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "database_url": backend.database_url,
+            "redis_url": backend.redis_url,
+            "data_dir": backend.data_dir,
+            "log_level": os.environ.get("TM_TEST_LOG_LEVEL", "WARNING"),
+        }
+        values.update(overrides)
+        return Settings(_env_file=None, **values)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+async def migrated(backend: backends.Backend, make_settings: Callable[..., Settings]) -> None:
+    from taskmanager.migrations.runner import upgrade_to_head
+
+    await asyncio.to_thread(upgrade_to_head, make_settings())
+
+
+@pytest.fixture(scope="session")
+async def server(
+    migrated: None, make_settings: Callable[..., Settings]
+) -> AsyncIterator[RunningServer]:
+    async with run_server(make_settings()) as running:
+        yield running
+
+
+StartServer = Callable[..., Awaitable[RunningServer]]
+
+
+@pytest.fixture
+async def start_server(
+    migrated: None, make_settings: Callable[..., Settings]
+) -> AsyncIterator[StartServer]:
+    """Start extra servers with overridden settings (e.g. short session timeouts)."""
+    async with AsyncExitStack() as stack:
+
+        async def start(**overrides: Any) -> RunningServer:
+            return await stack.enter_async_context(run_server(make_settings(**overrides)))
+
+        yield start
+
+
+async def reset_state(running: RunningServer) -> None:
+    """Empty every table and Redis: each test module starts from a clean database."""
+    resources = running.resources
+    async with resources.engine.begin() as conn:
+        tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                await conn.execute(text(f"DELETE FROM {table}"))
+    await resources.redis.flushdb()
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def _clean_module(server: RunningServer) -> None:
+    await reset_state(server)
+
+
+@pytest.fixture
+async def client(server: RunningServer) -> AsyncIterator[ApiClient]:
+    async with ApiClient(base_url=server.base_url, timeout=30) as c:
+        yield c
+
+
+@pytest.fixture
+async def make_client(server: RunningServer) -> AsyncIterator[Callable[[], ApiClient]]:
+    """Any number of independent clients, each with its own cookie jar."""
+    clients: list[ApiClient] = []
+
+    def factory() -> ApiClient:
+        c = ApiClient(base_url=server.base_url, timeout=30)
+        clients.append(c)
+        return c
+
+    yield factory
+    for c in clients:
+        await c.aclose()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    banner = f"backend: {backends.BACKEND}"
+    terminalreporter.write_sep("=", banner)
+    for reason in SKIPPED_REASON:
+        terminalreporter.write_line(
+            f"!!! SKIPPED the PostgreSQL + Redis run: {reason}", red=True, bold=True
+        )
