@@ -1,0 +1,61 @@
+"""HTTP routes of comments."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, status
+
+from taskmanager.auth.deps import CurrentUser
+from taskmanager.comments import service
+from taskmanager.comments.schemas import CommentCreate, CommentRead, CommentUpdate
+from taskmanager.db import SessionDep
+from taskmanager.kit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
+from taskmanager.kit.responses import PROBLEM_RESPONSES
+
+router = APIRouter(tags=["comments"], responses=PROBLEM_RESPONSES)
+
+
+@router.get("/tasks/{task_id}/comments", summary="A task's comments, oldest first")
+async def list_comments(
+    task_id: uuid.UUID,
+    principal: CurrentUser,
+    db: SessionDep,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> Page[CommentRead]:
+    comments, next_cursor = await service.list_comments(
+        db, task_id=task_id, user_id=principal.id, limit=limit, cursor=cursor
+    )
+    return Page(items=[CommentRead.model_validate(c) for c in comments], next_cursor=next_cursor)
+
+
+@router.post(
+    "/tasks/{task_id}/comments",
+    status_code=status.HTTP_201_CREATED,
+    summary="Comment on a task (member+)",
+)
+async def create_comment(
+    task_id: uuid.UUID, body: CommentCreate, principal: CurrentUser, db: SessionDep
+) -> CommentRead:
+    comment = await service.create_comment(db, task_id=task_id, user_id=principal.id, data=body)
+    return CommentRead.model_validate(comment)
+
+
+@router.patch("/comments/{comment_id}", summary="Edit your own comment")
+async def update_comment(
+    comment_id: uuid.UUID, body: CommentUpdate, principal: CurrentUser, db: SessionDep
+) -> CommentRead:
+    comment = await service.update_comment(
+        db, comment_id=comment_id, user_id=principal.id, data=body
+    )
+    return CommentRead.model_validate(comment)
+
+
+@router.delete(
+    "/comments/{comment_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete your own comment (admins and the owner may delete any)",
+)
+async def delete_comment(comment_id: uuid.UUID, principal: CurrentUser, db: SessionDep) -> None:
+    await service.delete_comment(db, comment_id=comment_id, user_id=principal.id)

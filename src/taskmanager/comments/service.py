@@ -1,0 +1,128 @@
+"""Comments: members write, authors edit and delete their own, admins delete any."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from taskmanager.comments.models import Comment
+from taskmanager.comments.schemas import CommentCreate, CommentRead, CommentUpdate
+from taskmanager.db import utcnow
+from taskmanager.errors import Forbidden, NotFound
+from taskmanager.events.service import append_event
+from taskmanager.kit.pagination import SortSpec, paginate
+from taskmanager.kit.permissions import ProjectNotFound, Role, require_role
+from taskmanager.tasks.service import get_task, task_access
+
+COMMENT_SORT = SortSpec("created_at", "created_at", Comment.created_at, Comment.id, "datetime")
+
+
+class CommentNotFound(NotFound):
+    code = "comment_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("Comment not found.")
+
+
+def _data(comment: Comment) -> dict[str, object]:
+    return CommentRead.model_validate(comment).model_dump(mode="json")
+
+
+async def create_comment(
+    session: AsyncSession, *, task_id: uuid.UUID, user_id: uuid.UUID, data: CommentCreate
+) -> Comment:
+    task, _ = await task_access(
+        session, task_id=task_id, user_id=user_id, minimum=Role.member, write=True
+    )
+    now = utcnow()
+    comment = Comment(
+        task_id=task.id,
+        project_id=task.project_id,
+        author_id=user_id,
+        body=data.body,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(comment)
+    await session.flush()
+    await append_event(
+        session,
+        project_id=task.project_id,
+        name="comment.created",
+        actor_id=user_id,
+        data=_data(comment),
+    )
+    return comment
+
+
+async def list_comments(
+    session: AsyncSession,
+    *,
+    task_id: uuid.UUID,
+    user_id: uuid.UUID,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Comment], str | None]:
+    await get_task(session, task_id=task_id, user_id=user_id)
+    stmt = select(Comment).where(Comment.task_id == task_id)
+    return await paginate(
+        session, stmt, sort=COMMENT_SORT, scope=f"comments:{task_id}", limit=limit, cursor=cursor
+    )
+
+
+async def _comment_for_write(
+    session: AsyncSession, comment_id: uuid.UUID, user_id: uuid.UUID, *, deleting: bool
+) -> Comment:
+    project_id = await session.scalar(select(Comment.project_id).where(Comment.id == comment_id))
+    if project_id is None:
+        raise CommentNotFound()
+    try:
+        access = await require_role(session, project_id, user_id, minimum=Role.member, write=True)
+    except ProjectNotFound:
+        raise CommentNotFound() from None
+    comment = await session.get(Comment, comment_id)
+    if comment is None:
+        raise CommentNotFound()
+    if comment.author_id != user_id and not (deleting and access.role.rank >= Role.admin.rank):
+        raise Forbidden(
+            "Only the author may delete this comment (or an admin or the owner)."
+            if deleting
+            else "Only the author may edit this comment."
+        )
+    return comment
+
+
+async def update_comment(
+    session: AsyncSession, *, comment_id: uuid.UUID, user_id: uuid.UUID, data: CommentUpdate
+) -> Comment:
+    comment = await _comment_for_write(session, comment_id, user_id, deleting=False)
+    if comment.body == data.body:
+        return comment
+    comment.body = data.body
+    comment.updated_at = utcnow()
+    await session.flush()
+    await append_event(
+        session,
+        project_id=comment.project_id,
+        name="comment.updated",
+        actor_id=user_id,
+        data=_data(comment),
+    )
+    return comment
+
+
+async def delete_comment(
+    session: AsyncSession, *, comment_id: uuid.UUID, user_id: uuid.UUID
+) -> None:
+    comment = await _comment_for_write(session, comment_id, user_id, deleting=True)
+    await session.delete(comment)
+    await session.flush()
+    await append_event(
+        session,
+        project_id=comment.project_id,
+        name="comment.deleted",
+        actor_id=user_id,
+        data={"id": str(comment.id), "task_id": str(comment.task_id)},
+    )

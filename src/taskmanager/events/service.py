@@ -1,0 +1,136 @@
+"""Append to, read and prune the per-project event log; publish after commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from typing import Any
+
+import orjson
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from taskmanager.db import after_commit, utcnow
+from taskmanager.events.models import Event
+from taskmanager.events.schemas import EventName, EventRead
+from taskmanager.logs import request_id_var
+from taskmanager.projects.models import Project
+from taskmanager.state import Resources
+
+logger = logging.getLogger("taskmanager.events")
+
+_PENDING = "pending_event_messages"
+
+
+def channel(project_id: uuid.UUID) -> str:
+    return f"project:{project_id}"
+
+
+def event_to_message(event: Event | EventRead) -> bytes:
+    """The contract's JSON for one event, serialised once (pub/sub, WebSocket, SSE)."""
+    read = event if isinstance(event, EventRead) else EventRead.model_validate(event)
+    return orjson.dumps(read.model_dump(mode="json"))
+
+
+async def append_event(
+    session: AsyncSession,
+    *,
+    project_id: uuid.UUID,
+    name: EventName,
+    actor_id: uuid.UUID | None,
+    data: dict[str, Any],
+) -> Event:
+    """Add the project's next event in the current transaction; publish it after commit.
+
+    The seq comes from `UPDATE projects SET event_seq = event_seq + 1 ... RETURNING`: the row
+    lock it takes is held until commit, so concurrent writers of one project get consecutive
+    seqs in commit order (no gaps, no reordering), which makes seq a safe resume cursor.
+    """
+    seq = await session.scalar(
+        update(Project)
+        .where(Project.id == project_id)
+        .values(event_seq=Project.event_seq + 1)
+        .returning(Project.event_seq)
+        .execution_options(synchronize_session=False)
+    )
+    if seq is None:
+        raise LookupError(f"project {project_id} does not exist")
+    event = Event(
+        project_id=project_id,
+        seq=seq,
+        name=name,
+        actor_id=actor_id,
+        request_id=request_id_var.get(),
+        at=utcnow(),
+        data=data,
+    )
+    session.add(event)
+    await session.flush()
+    _queue_publish(session, project_id, event_to_message(event))
+    return event
+
+
+def _queue_publish(session: AsyncSession, project_id: uuid.UUID, message: bytes) -> None:
+    resources: Resources | None = session.info.get("resources")
+    if resources is None:  # e.g. the seed script: nobody is listening
+        return
+    pending: list[tuple[str, bytes]] | None = session.info.get(_PENDING)
+    if pending is None:
+        pending = session.info[_PENDING] = []
+
+        async def publish() -> None:
+            messages = session.info.pop(_PENDING, [])
+            await publish_messages(resources, messages)
+
+        after_commit(session, publish)
+    pending.append((channel(project_id), message))
+
+
+async def publish_messages(resources: Resources, messages: list[tuple[str, bytes]]) -> None:
+    """Best effort: the events are committed already; a relay catches up whatever fails here."""
+    if not messages:
+        return
+    try:
+        async with resources.redis.pipeline(transaction=False) as pipe:
+            for name, message in messages:
+                pipe.publish(name, message)
+            await pipe.execute()
+    except Exception:
+        logger.warning("publishing %d event(s) failed", len(messages), exc_info=True)
+
+
+async def read_events(
+    session: AsyncSession, *, project_id: uuid.UUID, after_seq: int, limit: int
+) -> list[Event]:
+    stmt = (
+        select(Event)
+        .where(Event.project_id == project_id, Event.seq > after_seq)
+        .order_by(Event.seq)
+        .limit(limit)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def prune_events(session: AsyncSession, *, older_than: dt.datetime, keep_latest: int) -> int:
+    """Delete events older than `older_than`, except each project's latest `keep_latest`.
+
+    Seqs are gap-free from 1, so "the latest N" is `seq > projects.event_seq - N`.
+    """
+    latest_kept = (
+        select(Project.event_seq - keep_latest)
+        .where(Project.id == Event.project_id)
+        .scalar_subquery()
+    )
+    result = await session.execute(
+        delete(Event)
+        .where(Event.at < older_than, Event.seq <= latest_kept)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def prune_by_settings(session: AsyncSession, *, retention_days: int, keep_latest: int) -> int:
+    return await prune_events(
+        session, older_than=utcnow() - dt.timedelta(days=retention_days), keep_latest=keep_latest
+    )

@@ -1,0 +1,59 @@
+"""HTTP routes of labels."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, status
+
+from taskmanager.auth.deps import CurrentUser
+from taskmanager.db import SessionDep
+from taskmanager.kit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
+from taskmanager.kit.responses import PROBLEM_RESPONSES
+from taskmanager.labels import service
+from taskmanager.labels.schemas import LabelCreate, LabelRead, LabelUpdate
+
+router = APIRouter(tags=["labels"], responses=PROBLEM_RESPONSES)
+
+
+@router.get("/projects/{project_id}/labels", summary="The project's labels by name")
+async def list_labels(
+    project_id: uuid.UUID,
+    principal: CurrentUser,
+    db: SessionDep,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> Page[LabelRead]:
+    labels, next_cursor = await service.list_labels(
+        db, project_id=project_id, user_id=principal.id, limit=limit, cursor=cursor
+    )
+    return Page(items=[LabelRead.model_validate(x) for x in labels], next_cursor=next_cursor)
+
+
+@router.post(
+    "/projects/{project_id}/labels",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a label (member+); names are unique per project (409)",
+)
+async def create_label(
+    project_id: uuid.UUID, body: LabelCreate, principal: CurrentUser, db: SessionDep
+) -> LabelRead:
+    label = await service.create_label(db, project_id=project_id, user_id=principal.id, data=body)
+    return LabelRead.model_validate(label)
+
+
+@router.patch("/labels/{label_id}", summary="Rename or recolour a label (member+)")
+async def update_label(
+    label_id: uuid.UUID, body: LabelUpdate, principal: CurrentUser, db: SessionDep
+) -> LabelRead:
+    label = await service.update_label(db, label_id=label_id, user_id=principal.id, data=body)
+    return LabelRead.model_validate(label)
+
+
+@router.delete(
+    "/labels/{label_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a label and detach it from its tasks (member+)",
+)
+async def delete_label(label_id: uuid.UUID, principal: CurrentUser, db: SessionDep) -> None:
+    await service.delete_label(db, label_id=label_id, user_id=principal.id)

@@ -1,0 +1,143 @@
+"""HTTP routes of projects and members."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, status
+
+from taskmanager.auth.deps import CurrentUser
+from taskmanager.db import SessionDep
+from taskmanager.kit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
+from taskmanager.kit.responses import PROBLEM_RESPONSES
+from taskmanager.projects import service
+from taskmanager.projects.schemas import (
+    MemberCreate,
+    MemberRead,
+    MemberUpdate,
+    OwnershipTransfer,
+    ProjectCreate,
+    ProjectRead,
+    ProjectUpdate,
+)
+
+ARCHIVED_NOTE = (
+    " An archived project is read-only: writes to it (tasks, labels, comments, its name and"
+    " description) get 409 `project_archived` until an admin or the owner sends"
+    ' `PATCH {"archived": false}`. Members can still be managed and the project deleted.'
+)
+
+router = APIRouter(prefix="/projects", tags=["projects"], responses=PROBLEM_RESPONSES)
+
+
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, summary="Create a project (you become its owner)"
+)
+async def create_project(
+    body: ProjectCreate, principal: CurrentUser, db: SessionDep
+) -> ProjectRead:
+    return await service.create_project(db, user_id=principal.id, data=body)
+
+
+@router.get("", summary="Projects you are a member of, newest first")
+async def list_projects(
+    principal: CurrentUser,
+    db: SessionDep,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> Page[ProjectRead]:
+    items, next_cursor = await service.list_projects(
+        db, user_id=principal.id, limit=limit, cursor=cursor
+    )
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get("/{project_id}", summary="One project, with your role and task counts")
+async def get_project(project_id: uuid.UUID, principal: CurrentUser, db: SessionDep) -> ProjectRead:
+    return await service.get_project(db, project_id=project_id, user_id=principal.id)
+
+
+@router.patch(
+    "/{project_id}",
+    summary="Rename, describe, archive or unarchive (admin, owner)",
+    description="Admin or owner." + ARCHIVED_NOTE,
+    responses={409: PROBLEM_RESPONSES[403] | {"description": "Project is archived"}},
+)
+async def update_project(
+    project_id: uuid.UUID, body: ProjectUpdate, principal: CurrentUser, db: SessionDep
+) -> ProjectRead:
+    return await service.update_project(db, project_id=project_id, user_id=principal.id, data=body)
+
+
+@router.delete(
+    "/{project_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete the project and everything in it (owner)",
+)
+async def delete_project(project_id: uuid.UUID, principal: CurrentUser, db: SessionDep) -> None:
+    await service.delete_project(db, project_id=project_id, user_id=principal.id)
+
+
+@router.post(
+    "/{project_id}/transfer",
+    summary="Make another member the owner (owner); you become an admin",
+)
+async def transfer_ownership(
+    project_id: uuid.UUID, body: OwnershipTransfer, principal: CurrentUser, db: SessionDep
+) -> ProjectRead:
+    return await service.transfer_ownership(
+        db, project_id=project_id, user_id=principal.id, new_owner_id=body.user_id
+    )
+
+
+MEMBER_RULES = (
+    "Admins and the owner manage members; only the owner grants, changes or revokes the admin"
+    " role; the owner's own role changes only through /transfer. Anyone but the owner may"
+    " remove themselves (leave). Removing a member unassigns their tasks."
+)
+
+
+@router.get("/{project_id}/members", summary="Members and their roles")
+async def list_members(
+    project_id: uuid.UUID, principal: CurrentUser, db: SessionDep
+) -> list[MemberRead]:
+    return await service.list_members(db, project_id=project_id, user_id=principal.id)
+
+
+@router.post(
+    "/{project_id}/members",
+    status_code=status.HTTP_201_CREATED,
+    summary="Add an existing user by e-mail",
+    description=MEMBER_RULES + " An unknown e-mail is a 422 at `email`; a duplicate is a 409.",
+)
+async def add_member(
+    project_id: uuid.UUID, body: MemberCreate, principal: CurrentUser, db: SessionDep
+) -> MemberRead:
+    return await service.add_member(db, project_id=project_id, user_id=principal.id, data=body)
+
+
+@router.patch(
+    "/{project_id}/members/{user_id}", summary="Change a member's role", description=MEMBER_RULES
+)
+async def update_member(
+    project_id: uuid.UUID,
+    user_id: uuid.UUID,
+    body: MemberUpdate,
+    principal: CurrentUser,
+    db: SessionDep,
+) -> MemberRead:
+    return await service.update_member(
+        db, project_id=project_id, user_id=principal.id, member_id=user_id, data=body
+    )
+
+
+@router.delete(
+    "/{project_id}/members/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove a member, or leave",
+    description=MEMBER_RULES,
+)
+async def remove_member(
+    project_id: uuid.UUID, user_id: uuid.UUID, principal: CurrentUser, db: SessionDep
+) -> None:
+    await service.remove_member(db, project_id=project_id, user_id=principal.id, member_id=user_id)

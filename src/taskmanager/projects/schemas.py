@@ -1,0 +1,74 @@
+"""Request and response bodies of projects and members."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
+
+from taskmanager.kit.permissions import Role
+from taskmanager.kit.schemas import StrictModel, reject_null
+
+ProjectName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+ProjectDescription = Annotated[str, Field(max_length=2000)]
+AssignableRole = Literal["admin", "member", "viewer"]
+
+
+class ProjectCreate(StrictModel):
+    name: ProjectName
+    description: ProjectDescription = ""
+
+
+class ProjectUpdate(StrictModel):
+    name: ProjectName | None = None
+    description: ProjectDescription | None = None
+    archived: bool | None = Field(
+        default=None, description="Archived projects are read-only until unarchived."
+    )
+
+    _not_null = field_validator("name", "description", "archived")(reject_null)
+
+
+class Progress(BaseModel):
+    todo: int = 0
+    in_progress: int = 0
+    done: int = 0
+
+
+class ProjectRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    description: str
+    archived: bool
+    role: Role = Field(description="The caller's role in this project")
+    progress: Progress
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class UserSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    email: str
+    display_name: str
+
+
+class MemberRead(BaseModel):
+    user: UserSummary
+    role: Role
+
+
+class MemberCreate(StrictModel):
+    email: EmailStr = Field(max_length=320)
+    role: AssignableRole = "member"
+
+
+class MemberUpdate(StrictModel):
+    role: AssignableRole
+
+
+class OwnershipTransfer(StrictModel):
+    user_id: uuid.UUID

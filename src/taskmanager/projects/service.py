@@ -1,0 +1,353 @@
+"""Projects and members: who may do what, and the events every change appends."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from taskmanager.auth.models import User
+from taskmanager.db import utcnow
+from taskmanager.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from taskmanager.events.service import append_event
+from taskmanager.kit.pagination import SortSpec, paginate
+from taskmanager.kit.permissions import ProjectArchived, ProjectNotFound, Role, require_role
+from taskmanager.projects.models import Membership, Project
+from taskmanager.projects.schemas import (
+    MemberCreate,
+    MemberRead,
+    MemberUpdate,
+    Progress,
+    ProjectCreate,
+    ProjectRead,
+    ProjectUpdate,
+    UserSummary,
+)
+from taskmanager.tasks.models import Task
+from taskmanager.tasks.schemas import TaskRead
+
+__all__ = ["MemberNotFound", "ProjectNotFound"]
+
+PROJECT_SORT = SortSpec(
+    name="-created_at",
+    attr="created_at",
+    column=Project.created_at,
+    id_column=Project.id,
+    kind="datetime",
+    descending=True,
+)
+
+
+class MemberNotFound(NotFound):
+    code = "member_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("No such member in this project.")
+
+
+class MemberExists(Conflict):
+    code = "member_exists"
+
+    def __init__(self) -> None:
+        super().__init__("That user is already a member of this project.")
+
+
+async def _progress(
+    session: AsyncSession, project_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Progress]:
+    result = {pid: Progress() for pid in project_ids}
+    if not project_ids:
+        return result
+    rows = await session.execute(
+        select(Task.project_id, Task.status, func.count())
+        .where(Task.project_id.in_(project_ids))
+        .group_by(Task.project_id, Task.status)
+    )
+    for project_id, status, count in rows:
+        setattr(result[project_id], status, count)
+    return result
+
+
+def _read(project: Project, role: Role, progress: Progress) -> ProjectRead:
+    return ProjectRead(
+        id=project.id,
+        name=project.name,
+        description=project.description,
+        archived=project.archived,
+        role=role,
+        progress=progress,
+        created_at=project.created_at,
+        updated_at=project.updated_at,
+    )
+
+
+def member_read(membership: Membership) -> MemberRead:
+    return MemberRead(user=UserSummary.model_validate(membership.user), role=Role(membership.role))
+
+
+async def create_project(
+    session: AsyncSession, *, user_id: uuid.UUID, data: ProjectCreate
+) -> ProjectRead:
+    now = utcnow()
+    project = Project(
+        name=data.name, description=data.description, created_at=now, updated_at=now, event_seq=0
+    )
+    session.add(project)
+    await session.flush()
+    session.add(Membership(project_id=project.id, user_id=user_id, role=Role.owner.value))
+    await session.flush()
+    return _read(project, Role.owner, Progress())
+
+
+async def list_projects(
+    session: AsyncSession, *, user_id: uuid.UUID, limit: int, cursor: str | None
+) -> tuple[list[ProjectRead], str | None]:
+    stmt = select(Project).join(
+        Membership, (Membership.project_id == Project.id) & (Membership.user_id == user_id)
+    )
+    projects, next_cursor = await paginate(
+        session, stmt, sort=PROJECT_SORT, scope="projects", limit=limit, cursor=cursor
+    )
+    ids = [p.id for p in projects]
+    roles: dict[uuid.UUID, str] = {}
+    if ids:
+        rows = await session.execute(
+            select(Membership.project_id, Membership.role).where(
+                Membership.user_id == user_id, Membership.project_id.in_(ids)
+            )
+        )
+        roles = {row[0]: row[1] for row in rows}
+    progress = await _progress(session, ids)
+    return [_read(p, Role(roles[p.id]), progress[p.id]) for p in projects], next_cursor
+
+
+async def get_project(
+    session: AsyncSession, *, project_id: uuid.UUID, user_id: uuid.UUID
+) -> ProjectRead:
+    access = await require_role(session, project_id, user_id, minimum=Role.viewer)
+    progress = await _progress(session, [project_id])
+    return _read(access.project, access.role, progress[project_id])
+
+
+async def update_project(
+    session: AsyncSession, *, project_id: uuid.UUID, user_id: uuid.UUID, data: ProjectUpdate
+) -> ProjectRead:
+    access = await require_role(
+        session, project_id, user_id, minimum=Role.admin, write=True, allow_archived=True
+    )
+    project = access.project
+    changes = data.model_dump(exclude_unset=True)
+    # An archived project only accepts being unarchived (possibly with other edits).
+    if project.archived and changes.get("archived") is not False:
+        raise ProjectArchived()
+    for field, value in changes.items():
+        setattr(project, field, value)
+    project.updated_at = utcnow()
+    await session.flush()
+    progress = (await _progress(session, [project_id]))[project_id]
+    read = _read(project, access.role, progress)
+    # Event data is the project as a neutral observer sees it: without the caller's role.
+    await append_event(
+        session,
+        project_id=project_id,
+        name="project.updated",
+        actor_id=user_id,
+        data=read.model_dump(mode="json", exclude={"role"}),
+    )
+    return read
+
+
+async def delete_project(
+    session: AsyncSession, *, project_id: uuid.UUID, user_id: uuid.UUID
+) -> None:
+    await require_role(
+        session, project_id, user_id, minimum=Role.owner, write=True, allow_archived=True
+    )
+    # Appended (and published after commit) even though the cascade removes the log with it.
+    await append_event(
+        session,
+        project_id=project_id,
+        name="project.deleted",
+        actor_id=user_id,
+        data={"id": str(project_id)},
+    )
+    await session.execute(
+        delete(Project).where(Project.id == project_id).execution_options(synchronize_session=False)
+    )
+
+
+async def list_members(
+    session: AsyncSession, *, project_id: uuid.UUID, user_id: uuid.UUID
+) -> list[MemberRead]:
+    await require_role(session, project_id, user_id, minimum=Role.viewer)
+    rows = await session.scalars(
+        select(Membership)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.project_id == project_id)
+        .options(selectinload(Membership.user))
+        .order_by(User.email)
+    )
+    members = [member_read(m) for m in rows]
+    members.sort(key=lambda m: -m.role.rank)
+    return members
+
+
+async def _membership(
+    session: AsyncSession, project_id: uuid.UUID, user_id: uuid.UUID
+) -> Membership | None:
+    found: Membership | None = await session.scalar(
+        select(Membership)
+        .where(Membership.project_id == project_id, Membership.user_id == user_id)
+        .options(selectinload(Membership.user))
+    )
+    return found
+
+
+async def add_member(
+    session: AsyncSession, *, project_id: uuid.UUID, user_id: uuid.UUID, data: MemberCreate
+) -> MemberRead:
+    access = await require_role(
+        session, project_id, user_id, minimum=Role.admin, write=True, allow_archived=True
+    )
+    if data.role == Role.admin and access.role != Role.owner:
+        raise Forbidden("Only the owner can grant the admin role.")
+    user = await session.scalar(select(User).where(User.email == data.email.strip().lower()))
+    if user is None:
+        raise ValidationFailed.field(("body", "email"), "No user has this e-mail address.")
+    if await _membership(session, project_id, user.id) is not None:
+        raise MemberExists()
+    membership = Membership(project_id=project_id, user_id=user.id, role=data.role)
+    session.add(membership)
+    await session.flush()
+    membership.user = user
+    read = member_read(membership)
+    await append_event(
+        session,
+        project_id=project_id,
+        name="member.added",
+        actor_id=user_id,
+        data=read.model_dump(mode="json"),
+    )
+    return read
+
+
+async def update_member(
+    session: AsyncSession,
+    *,
+    project_id: uuid.UUID,
+    user_id: uuid.UUID,
+    member_id: uuid.UUID,
+    data: MemberUpdate,
+) -> MemberRead:
+    access = await require_role(
+        session, project_id, user_id, minimum=Role.admin, write=True, allow_archived=True
+    )
+    membership = await _membership(session, project_id, member_id)
+    if membership is None:
+        raise MemberNotFound()
+    if membership.role == Role.owner:
+        raise Forbidden("The owner's role changes only by transferring ownership.")
+    if access.role != Role.owner and Role.admin in (membership.role, data.role):
+        raise Forbidden("Only the owner can grant, change or revoke the admin role.")
+    membership.role = data.role
+    await session.flush()
+    read = member_read(membership)
+    await append_event(
+        session,
+        project_id=project_id,
+        name="member.updated",
+        actor_id=user_id,
+        data=read.model_dump(mode="json"),
+    )
+    return read
+
+
+async def remove_member(
+    session: AsyncSession, *, project_id: uuid.UUID, user_id: uuid.UUID, member_id: uuid.UUID
+) -> None:
+    leaving = member_id == user_id
+    access = await require_role(
+        session,
+        project_id,
+        user_id,
+        minimum=Role.viewer if leaving else Role.admin,
+        write=True,
+        allow_archived=True,
+    )
+    membership = await _membership(session, project_id, member_id)
+    if membership is None:
+        raise MemberNotFound()
+    if membership.role == Role.owner:
+        raise Forbidden("The owner cannot leave or be removed; transfer ownership first.")
+    if not leaving and membership.role == Role.admin and access.role != Role.owner:
+        raise Forbidden("Only the owner can remove an admin.")
+    await session.delete(membership)
+    await session.flush()
+    await _unassign(session, project_id=project_id, user_id=member_id, actor_id=user_id)
+    await append_event(
+        session,
+        project_id=project_id,
+        name="member.removed",
+        actor_id=user_id,
+        data={"user_id": str(member_id)},
+    )
+
+
+async def _unassign(
+    session: AsyncSession, *, project_id: uuid.UUID, user_id: uuid.UUID, actor_id: uuid.UUID
+) -> None:
+    tasks = (
+        await session.scalars(
+            select(Task)
+            .where(Task.project_id == project_id, Task.assignee_id == user_id)
+            .options(selectinload(Task.labels))
+            .order_by(Task.id)
+        )
+    ).all()
+    now = utcnow()
+    for task in tasks:
+        task.assignee_id = None
+        task.version += 1
+        task.updated_at = now
+    await session.flush()
+    for task in tasks:
+        await append_event(
+            session,
+            project_id=project_id,
+            name="task.updated",
+            actor_id=actor_id,
+            data=TaskRead.model_validate(task).model_dump(mode="json"),
+        )
+
+
+async def transfer_ownership(
+    session: AsyncSession, *, project_id: uuid.UUID, user_id: uuid.UUID, new_owner_id: uuid.UUID
+) -> ProjectRead:
+    access = await require_role(
+        session, project_id, user_id, minimum=Role.owner, write=True, allow_archived=True
+    )
+    target = (
+        await _membership(session, project_id, new_owner_id) if new_owner_id != user_id else None
+    )
+    if target is None:
+        raise ValidationFailed.field(
+            ("body", "user_id"), "The new owner must be another member of this project."
+        )
+    old = await _membership(session, project_id, user_id)
+    assert old is not None
+    old.role = Role.admin.value
+    target.role = Role.owner.value
+    await session.flush()
+    for membership in (old, target):
+        await append_event(
+            session,
+            project_id=project_id,
+            name="member.updated",
+            actor_id=user_id,
+            data=member_read(membership).model_dump(mode="json"),
+        )
+    progress = (await _progress(session, [project_id]))[project_id]
+    return _read(access.project, Role.admin, progress)

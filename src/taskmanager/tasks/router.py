@@ -1,0 +1,186 @@
+"""HTTP routes of tasks."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response, status
+from pydantic import AwareDatetime
+
+from taskmanager.auth.deps import CurrentUser
+from taskmanager.db import SessionDep
+from taskmanager.kit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
+from taskmanager.kit.responses import PROBLEM_RESPONSES
+from taskmanager.tasks import service
+from taskmanager.tasks.models import Task
+from taskmanager.tasks.schemas import (
+    Priority,
+    TaskCreate,
+    TaskMove,
+    TaskRead,
+    TaskSort,
+    TaskStatus,
+    TaskUpdate,
+)
+
+router = APIRouter(tags=["tasks"], responses=PROBLEM_RESPONSES)
+
+PRECONDITION: dict[int | str, dict[str, Any]] = {
+    412: {"description": "If-Match does not match the current version"}
+}
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        max_length=1024,
+        description='The task\'s ETag (e.g. "3"); a stale one is a 412 and nothing changes.',
+    ),
+]
+
+
+def parse_if_match(value: str | None) -> frozenset[int] | None:
+    """Versions the client accepts; None means unconditional (absent or `*`)."""
+    if value is None or value.strip() == "*":
+        return None
+    versions: set[int] = set()
+    for part in value.split(","):
+        tag = part.strip().removeprefix("W/").strip('"')
+        if tag.isdigit() and len(tag) < 19:
+            versions.add(int(tag))
+    return frozenset(versions)  # empty: nothing can match -> 412
+
+
+def _read(task: Task, response: Response) -> TaskRead:
+    response.headers["ETag"] = f'"{task.version}"'
+    return TaskRead.model_validate(task)
+
+
+@router.post(
+    "/projects/{project_id}/tasks",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a task at the end of its column (member+)",
+)
+async def create_task(
+    project_id: uuid.UUID,
+    body: TaskCreate,
+    principal: CurrentUser,
+    db: SessionDep,
+    response: Response,
+) -> TaskRead:
+    task = await service.create_task(db, project_id=project_id, user_id=principal.id, data=body)
+    return _read(task, response)
+
+
+@router.get("/projects/{project_id}/tasks", summary="Filter, search, sort and page tasks")
+async def list_tasks(
+    project_id: uuid.UUID,
+    principal: CurrentUser,
+    db: SessionDep,
+    status_: Annotated[TaskStatus | None, Query(alias="status")] = None,
+    assignee_id: uuid.UUID | None = None,
+    label_id: uuid.UUID | None = None,
+    priority: Priority | None = None,
+    due_before: Annotated[
+        AwareDatetime | None, Query(description="due_at < this (RFC 3339 with offset)")
+    ] = None,
+    due_after: Annotated[
+        AwareDatetime | None, Query(description="due_at >= this (RFC 3339 with offset)")
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            description="Case-insensitive text in title or description",
+        ),
+    ] = None,
+    sort: Annotated[TaskSort, Query(description="`-` for descending; ties by id")] = "position",
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> Page[TaskRead]:
+    filters = service.TaskFilters(
+        status=status_,
+        assignee_id=assignee_id,
+        label_id=label_id,
+        priority=priority,
+        due_before=due_before,
+        due_after=due_after,
+        q=q,
+    )
+    tasks, next_cursor = await service.list_tasks(
+        db,
+        project_id=project_id,
+        user_id=principal.id,
+        filters=filters,
+        sort=sort,
+        limit=limit,
+        cursor=cursor,
+    )
+    return Page(items=[TaskRead.model_validate(t) for t in tasks], next_cursor=next_cursor)
+
+
+@router.get("/tasks/{task_id}", summary="One task, with its ETag")
+async def get_task(
+    task_id: uuid.UUID, principal: CurrentUser, db: SessionDep, response: Response
+) -> TaskRead:
+    return _read(await service.get_task(db, task_id=task_id, user_id=principal.id), response)
+
+
+@router.patch("/tasks/{task_id}", summary="Change any task field (member+)", responses=PRECONDITION)
+async def update_task(
+    task_id: uuid.UUID,
+    body: TaskUpdate,
+    principal: CurrentUser,
+    db: SessionDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> TaskRead:
+    task = await service.update_task(
+        db,
+        task_id=task_id,
+        user_id=principal.id,
+        data=body,
+        expected_version=parse_if_match(if_match),
+    )
+    return _read(task, response)
+
+
+@router.post(
+    "/tasks/{task_id}/move",
+    summary="Move a task within or across columns (member+)",
+    description="`after_id`: place right after that task; `before_id`: right before it; "
+    "neither: at the end of the column. Neighbours must be in the target column "
+    "(`status`, default the current one). Only the moved task's row changes.",
+    responses=PRECONDITION,
+)
+async def move_task(
+    task_id: uuid.UUID,
+    body: TaskMove,
+    principal: CurrentUser,
+    db: SessionDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> TaskRead:
+    task = await service.move_task(
+        db,
+        task_id=task_id,
+        user_id=principal.id,
+        data=body,
+        expected_version=parse_if_match(if_match),
+    )
+    return _read(task, response)
+
+
+@router.delete(
+    "/tasks/{task_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a task (member+)",
+    responses=PRECONDITION,
+)
+async def delete_task(
+    task_id: uuid.UUID, principal: CurrentUser, db: SessionDep, if_match: IfMatch = None
+) -> None:
+    await service.delete_task(
+        db, task_id=task_id, user_id=principal.id, expected_version=parse_if_match(if_match)
+    )

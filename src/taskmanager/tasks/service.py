@@ -1,0 +1,395 @@
+"""Tasks: validation against the project, ordering keys, versions, and their events."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, exists, func, literal_column, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from taskmanager.db import utcnow
+from taskmanager.errors import NotFound, PreconditionFailed, ValidationFailed
+from taskmanager.events.schemas import EventName
+from taskmanager.events.service import append_event
+from taskmanager.kit.ordering import key_between
+from taskmanager.kit.pagination import SortSpec, paginate
+from taskmanager.kit.permissions import Access, ProjectNotFound, Role, require_role
+from taskmanager.labels.models import Label
+from taskmanager.projects.models import Membership
+from taskmanager.tasks.models import PRIORITY_RANK, Task, task_labels
+from taskmanager.tasks.schemas import TaskCreate, TaskMove, TaskRead, TaskUpdate
+
+
+class TaskNotFound(NotFound):
+    code = "task_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("Task not found.")
+
+
+class TaskVersionMismatch(PreconditionFailed):
+    code = "version_mismatch"
+
+    def __init__(self, current: int) -> None:
+        super().__init__(
+            f"The task has changed (current version {current}); re-read it and retry.",
+            headers={"ETag": f'"{current}"'},
+        )
+
+
+def _sort(name: str, attr: str, column: Any, kind: Any, nullable: bool = False) -> list[SortSpec]:
+    return [
+        SortSpec(name, attr, column, Task.id, kind, descending=False, nullable=nullable),
+        SortSpec("-" + name, attr, column, Task.id, kind, descending=True, nullable=nullable),
+    ]
+
+
+TASK_SORTS: dict[str, SortSpec] = {
+    spec.name: spec
+    for spec in [
+        *_sort("position", "position", Task.position, "str"),
+        *_sort("created_at", "created_at", Task.created_at, "datetime"),
+        *_sort("updated_at", "updated_at", Task.updated_at, "datetime"),
+        *_sort("due_at", "due_at", Task.due_at, "datetime", nullable=True),
+        *_sort("priority", "priority_rank", Task.priority_rank, "int"),
+    ]
+}
+
+# Must stay the exact expression of the trigram index (migration 20261125_0002).
+SEARCH_EXPR = func.lower(Task.title.op("||")(literal_column("' '")).op("||")(Task.description))
+
+
+@dataclass(slots=True)
+class TaskFilters:
+    status: str | None = None
+    assignee_id: uuid.UUID | None = None
+    label_id: uuid.UUID | None = None
+    priority: str | None = None
+    due_before: dt.datetime | None = None
+    due_after: dt.datetime | None = None
+    q: str | None = None
+
+
+def task_data(task: Task) -> dict[str, Any]:
+    return TaskRead.model_validate(task).model_dump(mode="json")
+
+
+async def _emit(session: AsyncSession, task: Task, name: EventName, actor_id: uuid.UUID) -> None:
+    await append_event(
+        session, project_id=task.project_id, name=name, actor_id=actor_id, data=task_data(task)
+    )
+
+
+async def _labels(
+    session: AsyncSession, project_id: uuid.UUID, label_ids: Sequence[uuid.UUID]
+) -> list[Label]:
+    wanted = list(dict.fromkeys(label_ids))
+    if not wanted:
+        return []
+    found = list(
+        (
+            await session.scalars(
+                select(Label)
+                .where(Label.project_id == project_id, Label.id.in_(wanted))
+                .order_by(Label.name)
+            )
+        ).all()
+    )
+    if len(found) != len(wanted):
+        raise ValidationFailed.field(
+            ("body", "label_ids"), "Every label must exist in this task's project."
+        )
+    return found
+
+
+async def _check_assignee(
+    session: AsyncSession, project_id: uuid.UUID, assignee_id: uuid.UUID | None
+) -> None:
+    if assignee_id is None:
+        return
+    is_member = await session.scalar(
+        select(
+            exists().where(Membership.project_id == project_id, Membership.user_id == assignee_id)
+        )
+    )
+    if not is_member:
+        raise ValidationFailed.field(
+            ("body", "assignee_id"), "The assignee must be a member of the project."
+        )
+
+
+async def _end_of_column(
+    session: AsyncSession, project_id: uuid.UUID, status: str, exclude: uuid.UUID | None = None
+) -> str:
+    stmt = select(func.max(Task.position)).where(
+        Task.project_id == project_id, Task.status == status
+    )
+    if exclude is not None:
+        stmt = stmt.where(Task.id != exclude)
+    last = await session.scalar(stmt)
+    return key_between(last, None)
+
+
+def _check_version(task: Task, expected: frozenset[int] | None) -> None:
+    if expected is not None and task.version not in expected:
+        raise TaskVersionMismatch(task.version)
+
+
+async def create_task(
+    session: AsyncSession, *, project_id: uuid.UUID, user_id: uuid.UUID, data: TaskCreate
+) -> Task:
+    await require_role(session, project_id, user_id, minimum=Role.member, write=True)
+    await _check_assignee(session, project_id, data.assignee_id)
+    labels = await _labels(session, project_id, data.label_ids)
+    now = utcnow()
+    task = Task(
+        project_id=project_id,
+        title=data.title,
+        description=data.description,
+        status=data.status,
+        priority_rank=PRIORITY_RANK[data.priority],
+        position=await _end_of_column(session, project_id, data.status),
+        due_at=data.due_at,
+        assignee_id=data.assignee_id,
+        created_by=user_id,
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
+    task.labels = labels
+    session.add(task)
+    await session.flush()
+    await _emit(session, task, "task.created", user_id)
+    return task
+
+
+def _readable_task(task_id: uuid.UUID, user_id: uuid.UUID) -> Select[Task]:
+    return (
+        select(Task)
+        .join(
+            Membership,
+            (Membership.project_id == Task.project_id) & (Membership.user_id == user_id),
+        )
+        .where(Task.id == task_id)
+        .options(selectinload(Task.labels))
+    )
+
+
+async def get_task(session: AsyncSession, *, task_id: uuid.UUID, user_id: uuid.UUID) -> Task:
+    """A task of a project the caller is a member of (any role), else TaskNotFound."""
+    task = await session.scalar(_readable_task(task_id, user_id))
+    if task is None:
+        raise TaskNotFound()
+    return task
+
+
+async def task_access(
+    session: AsyncSession,
+    *,
+    task_id: uuid.UUID,
+    user_id: uuid.UUID,
+    minimum: Role,
+    write: bool = False,
+) -> tuple[Task, Access]:
+    """The task and the caller's access to its project, checked once by `require_role`.
+
+    For writes the project row is locked before the task is read, so what we read is current.
+    """
+    project_id = await session.scalar(select(Task.project_id).where(Task.id == task_id))
+    if project_id is None:
+        raise TaskNotFound()
+    try:
+        access = await require_role(session, project_id, user_id, minimum=minimum, write=write)
+    except ProjectNotFound:
+        raise TaskNotFound() from None
+    task = await session.scalar(
+        select(Task).where(Task.id == task_id).options(selectinload(Task.labels))
+    )
+    if task is None:  # deleted while we waited for the lock
+        raise TaskNotFound()
+    return task, access
+
+
+async def update_task(
+    session: AsyncSession,
+    *,
+    task_id: uuid.UUID,
+    user_id: uuid.UUID,
+    data: TaskUpdate,
+    expected_version: frozenset[int] | None = None,
+) -> Task:
+    task, _ = await task_access(
+        session, task_id=task_id, user_id=user_id, minimum=Role.member, write=True
+    )
+    _check_version(task, expected_version)
+    changes = data.model_dump(exclude_unset=True)
+    changed = False
+    if "assignee_id" in changes and changes["assignee_id"] != task.assignee_id:
+        await _check_assignee(session, task.project_id, changes["assignee_id"])
+        task.assignee_id = changes["assignee_id"]
+        changed = True
+    if "label_ids" in changes:
+        labels = await _labels(session, task.project_id, changes["label_ids"])
+        if {label.id for label in labels} != {label.id for label in task.labels}:
+            task.labels = labels
+            changed = True
+    if "status" in changes and changes["status"] != task.status:
+        task.position = await _end_of_column(session, task.project_id, changes["status"])
+        task.status = changes["status"]
+        changed = True
+    if "priority" in changes and PRIORITY_RANK[changes["priority"]] != task.priority_rank:
+        task.priority_rank = PRIORITY_RANK[changes["priority"]]
+        changed = True
+    for field in ("title", "description", "due_at"):
+        if field in changes and changes[field] != getattr(task, field):
+            setattr(task, field, changes[field])
+            changed = True
+    if not changed:
+        return task
+    task.version += 1
+    task.updated_at = utcnow()
+    await session.flush()
+    await _emit(session, task, "task.updated", user_id)
+    return task
+
+
+async def _neighbour(
+    session: AsyncSession, task: Task, neighbour_id: uuid.UUID, status: str, field: str
+) -> Task:
+    if neighbour_id == task.id:
+        raise ValidationFailed.field(("body", field), "A task cannot be its own neighbour.")
+    neighbour = await session.scalar(
+        select(Task).where(
+            Task.id == neighbour_id, Task.project_id == task.project_id, Task.status == status
+        )
+    )
+    if neighbour is None:
+        raise ValidationFailed.field(
+            ("body", field), "Must be a task of the same project in the target column."
+        )
+    return neighbour
+
+
+async def move_task(
+    session: AsyncSession,
+    *,
+    task_id: uuid.UUID,
+    user_id: uuid.UUID,
+    data: TaskMove,
+    expected_version: frozenset[int] | None = None,
+) -> Task:
+    """Place the task in a column, before/after a neighbour; only this task's row changes.
+
+    Runs under the project lock (see `require_role`), and the gap is re-read from the
+    neighbour: with `after_id` the task goes between that task and its current successor, so
+    two moves "between the same neighbours" end up one after the other, never on one key.
+    """
+    task, _ = await task_access(
+        session, task_id=task_id, user_id=user_id, minimum=Role.member, write=True
+    )
+    _check_version(task, expected_version)
+    status = data.status or task.status
+    after = (
+        await _neighbour(session, task, data.after_id, status, "after_id")
+        if data.after_id
+        else None
+    )
+    before = (
+        await _neighbour(session, task, data.before_id, status, "before_id")
+        if data.before_id
+        else None
+    )
+    column = (Task.project_id == task.project_id) & (Task.status == status) & (Task.id != task.id)
+    if after is not None and before is not None and after.position >= before.position:
+        raise ValidationFailed.field(("body", "before_id"), "after_id must come before before_id.")
+    if after is not None:
+        lower: str | None = after.position
+        upper = await session.scalar(
+            select(func.min(Task.position)).where(column, Task.position > after.position)
+        )
+    elif before is not None:
+        upper = before.position
+        lower = await session.scalar(
+            select(func.max(Task.position)).where(column, Task.position < before.position)
+        )
+    else:
+        lower, upper = await session.scalar(select(func.max(Task.position)).where(column)), None
+    task.position = key_between(lower, upper)
+    task.status = status
+    task.version += 1
+    task.updated_at = utcnow()
+    await session.flush()
+    await _emit(session, task, "task.moved", user_id)
+    return task
+
+
+async def delete_task(
+    session: AsyncSession,
+    *,
+    task_id: uuid.UUID,
+    user_id: uuid.UUID,
+    expected_version: frozenset[int] | None = None,
+) -> None:
+    task, _ = await task_access(
+        session, task_id=task_id, user_id=user_id, minimum=Role.member, write=True
+    )
+    _check_version(task, expected_version)
+    await session.delete(task)
+    await session.flush()
+    await append_event(
+        session,
+        project_id=task.project_id,
+        name="task.deleted",
+        actor_id=user_id,
+        data={"id": str(task.id), "project_id": str(task.project_id)},
+    )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def list_tasks(
+    session: AsyncSession,
+    *,
+    project_id: uuid.UUID,
+    user_id: uuid.UUID,
+    filters: TaskFilters,
+    sort: str,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Task], str | None]:
+    await require_role(session, project_id, user_id, minimum=Role.viewer)
+    stmt = select(Task).where(Task.project_id == project_id).options(selectinload(Task.labels))
+    if filters.status is not None:
+        stmt = stmt.where(Task.status == filters.status)
+    if filters.priority is not None:
+        stmt = stmt.where(Task.priority_rank == PRIORITY_RANK[filters.priority])
+    if filters.assignee_id is not None:
+        stmt = stmt.where(Task.assignee_id == filters.assignee_id)
+    if filters.label_id is not None:
+        stmt = stmt.where(
+            exists().where(
+                task_labels.c.task_id == Task.id, task_labels.c.label_id == filters.label_id
+            )
+        )
+    if filters.due_after is not None:
+        stmt = stmt.where(Task.due_at >= filters.due_after)
+    if filters.due_before is not None:
+        stmt = stmt.where(Task.due_at < filters.due_before)
+    if filters.q:
+        pattern = f"%{_escape_like(filters.q.lower())}%"
+        stmt = stmt.where(SEARCH_EXPR.like(pattern, escape="\\"))
+    return await paginate(
+        session,
+        stmt,
+        sort=TASK_SORTS[sort],
+        scope=f"tasks:{project_id}",
+        limit=limit,
+        cursor=cursor,
+    )
