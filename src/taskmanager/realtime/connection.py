@@ -1,0 +1,225 @@
+"""One live client (a WebSocket or an SSE stream) and its subscriptions to projects."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+if TYPE_CHECKING:
+    from taskmanager.realtime.hub import Hub
+
+logger = logging.getLogger("taskmanager.realtime")
+
+# Close codes (RFC 6455 and the 4xxx range for the application).
+CLOSE_NORMAL = 1000
+CLOSE_GOING_AWAY = 1001
+CLOSE_TRY_AGAIN_LATER = 1013  # the send queue overflowed: resume with after_seq
+CLOSE_UNAUTHORIZED = 4401  # the session or token ended
+_DRAIN_ON_CLOSE = frozenset({CLOSE_NORMAL, CLOSE_GOING_AWAY})
+
+
+@dataclass(slots=True)
+class LiveEvent:
+    """An event as it travels: parsed once, serialised once, shared by every subscriber."""
+
+    project_id: uuid.UUID
+    seq: int
+    name: str
+    data: dict[str, Any]
+    text: str
+
+    @classmethod
+    def parse(cls, raw: bytes) -> LiveEvent:
+        body = orjson.loads(raw)
+        return cls(
+            project_id=uuid.UUID(body["project_id"]),
+            seq=int(body["seq"]),
+            name=str(body["name"]),
+            data=body.get("data") or {},
+            text=raw.decode(),
+        )
+
+
+@dataclass(eq=False)
+class Identity:
+    """Who a live connection belongs to, and the credential to re-check."""
+
+    user_id: uuid.UUID
+    session_hash: str | None = None
+    token_id: uuid.UUID | None = None
+
+
+class Closed(Exception):
+    """Raised in a writer when its connection has been told to close."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+@dataclass(eq=False)
+class Subscription:
+    """A connection following one project: delivers in seq order, no gaps, no repeats.
+
+    `last_seq` is what this subscriber has been given. A live event is accepted only as
+    `last_seq + 1`; anything older is a repeat and dropped; anything newer means a message
+    was missed, and the subscription catches up from the database before going on. While
+    catching up it only notes the highest seq it has seen, and reads again until it has
+    reached it, so an event that commits during the switch from replay to live is neither
+    lost nor sent twice.
+    """
+
+    project_id: uuid.UUID
+    connection: Connection
+    last_seq: int = 0
+    catching_up: bool = True
+    max_seen: int = 0
+    active: bool = True
+    catch_up_task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    def offer(self, event: LiveEvent) -> None:
+        if not self.active:
+            return
+        if event.name == "project.deleted":
+            # The rows (and the log) are gone: no catching up to do, just say so and stop.
+            self.last_seq = max(self.last_seq, event.seq - 1)
+            self.deliver(event)
+            return
+        self.max_seen = max(self.max_seen, event.seq)
+        if self.catching_up or event.seq <= self.last_seq:
+            return
+        if event.seq == self.last_seq + 1:
+            self.deliver(event)
+        else:
+            self.connection.hub.start_catch_up(self)
+
+    def deliver(self, event: LiveEvent) -> None:
+        if not self.active or event.seq != self.last_seq + 1:
+            return
+        self.last_seq = event.seq
+        self.connection.send_event(event)
+        if event.name == "project.deleted":
+            self.connection.end_subscription(self, "not_found", "The project was deleted.")
+        elif event.name == "member.removed" and event.data.get("user_id") == str(
+            self.connection.identity.user_id
+        ):
+            self.connection.end_subscription(
+                self, "forbidden", "You were removed from the project."
+            )
+
+
+class Connection:
+    """Transport-independent part of a live client: a bounded send queue and subscriptions.
+
+    Producers never wait on a client: `send` puts into a bounded queue and a client whose
+    queue is full is closed (1013), so one slow reader cannot hold the others back.
+    """
+
+    kind = "connection"
+
+    def __init__(self, hub: Hub, identity: Identity, *, queue_size: int) -> None:
+        self.hub = hub
+        self.identity = identity
+        self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
+        self.subscriptions: dict[uuid.UUID, Subscription] = {}
+        self.close_code: int | None = None
+        self.close_reason = ""
+        self._closing = asyncio.Event()
+        self._drained = asyncio.Event()
+        self.sending = False  # set by a transport while it is blocked writing to the client
+        self.on_close: Callable[[], None] | None = None
+
+    # -- what the hub and subscriptions call -------------------------------------------
+    def send_event(self, event: LiveEvent) -> None:
+        self.hub.metrics.events_delivered += 1
+        self._put(self.format_event(event))
+
+    def send_control(self, message: dict[str, Any]) -> None:
+        text = self.format_control(message)
+        if text is not None:
+            self._put(text)
+
+    def end_subscription(self, sub: Subscription, code: str, message: str) -> None:
+        self.hub.drop(sub)
+        self.send_control(
+            {"type": "error", "code": code, "project_id": str(sub.project_id), "message": message}
+        )
+
+    def queue_nearly_full(self) -> bool:
+        return self.close_code is None and self.queue.qsize() >= self.queue.maxsize - 4
+
+    def close(self, code: int, reason: str) -> None:
+        if self.close_code is None:
+            self.close_code = code
+            self.close_reason = reason
+            self._closing.set()
+            self._drained.set()
+            if self.on_close is not None:
+                self.on_close()
+
+    # -- transport hooks ---------------------------------------------------------------
+    def format_event(self, event: LiveEvent) -> str:
+        return event.text
+
+    def format_control(self, message: dict[str, Any]) -> str | None:
+        return orjson.dumps(message).decode()
+
+    async def wait_writable(self) -> None:
+        """Wait until the queue has room (used by replay, which can wait; live cannot)."""
+        while self.queue_nearly_full():
+            self._drained.clear()
+            await self._drained.wait()
+
+    async def next_message(self, max_wait: float | None = None) -> str | None:
+        """The next thing to send; None after `max_wait`; raises Closed once told to close.
+
+        A normal close or a shutdown first sends what is queued (e.g. the final error);
+        a revoked credential or an overflow does not: nothing more goes to that client.
+        """
+        if self.close_code is not None and (
+            self.close_code not in _DRAIN_ON_CLOSE or self.queue.empty()
+        ):
+            raise Closed(self.close_code, self.close_reason)
+        if not self.queue.empty():
+            text = self.queue.get_nowait()
+            if self.queue.qsize() <= self.queue.maxsize // 2:
+                self._drained.set()
+            return text
+        getter = asyncio.ensure_future(self.queue.get())
+        closer = asyncio.ensure_future(self._closing.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {getter, closer}, timeout=max_wait, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            closer.cancel()
+            if not getter.done():
+                getter.cancel()
+        if getter in done and getter.exception() is None:
+            self._drained.set()
+            return getter.result()
+        if self.close_code is not None:
+            raise Closed(self.close_code, self.close_reason)
+        return None
+
+    def _put(self, text: str) -> None:
+        if self.close_code is not None:
+            return
+        try:
+            self.queue.put_nowait(text)
+        except asyncio.QueueFull:
+            self.hub.metrics.slow_consumers_closed += 1
+            logger.info("closing a slow %s (send queue full)", self.kind)
+            self.close(CLOSE_TRY_AGAIN_LATER, "Too slow: reconnect and resume with after_seq.")
+
+
+def iso_now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat()

@@ -1,0 +1,352 @@
+"""The per-process hub: one Redis subscriber fans events out to local live connections.
+
+Redis pub/sub is only the doorbell; the database log is the truth. Each subscription
+checks seq continuity and reads any missing range from the log, and a watchdog compares
+every followed project's latest seq with what was delivered, so a lost notification
+(Redis down, a writer that died between commit and publish) costs a second, not an event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import cast
+
+import orjson
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from sqlalchemy import select
+
+from taskmanager.auth.models import ApiToken
+from taskmanager.auth.revocation import REVOCATION_CHANNEL
+from taskmanager.auth.sessions import SESSION_KEY
+from taskmanager.db import utcnow
+from taskmanager.events.service import event_to_message, read_events
+from taskmanager.projects.models import Membership, Project
+from taskmanager.realtime.connection import (
+    CLOSE_GOING_AWAY,
+    CLOSE_UNAUTHORIZED,
+    Connection,
+    LiveEvent,
+    Subscription,
+)
+from taskmanager.state import Resources
+
+logger = logging.getLogger("taskmanager.realtime")
+
+CATCH_UP_BATCH = 500
+PROJECT_PATTERN = "project:*"
+
+
+@dataclass
+class HubMetrics:
+    events_received: int = 0
+    events_delivered: int = 0
+    events_replayed: int = 0
+    slow_consumers_closed: int = 0
+    redis_errors: int = 0
+
+
+class SubscribeOutcome:
+    SUBSCRIBED = "subscribed"
+    RESYNC = "resync_required"
+    GONE = "not_found"
+
+
+class Hub:
+    def __init__(self, resources: Resources, *, pubsub_redis: Redis) -> None:
+        self.resources = resources
+        self.settings = resources.settings
+        self.pubsub_redis = pubsub_redis
+        self.projects: dict[uuid.UUID, set[Subscription]] = defaultdict(set)
+        self.connections: set[Connection] = set()
+        self.metrics = HubMetrics()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._listening = asyncio.Event()
+        self._all_gone = asyncio.Event()
+
+    # -- lifecycle -----------------------------------------------------------------------
+    async def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="realtime-listen"),
+            asyncio.create_task(self._watchdog(), name="realtime-watchdog"),
+        ]
+        # Not required for correctness (the watchdog catches up), but lets the first
+        # events after start-up arrive through pub/sub rather than a second later.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._listening.wait(), 2)
+
+    async def close_all(
+        self, code: int = CLOSE_GOING_AWAY, reason: str = "Server shutting down"
+    ) -> None:
+        """Tell every live client to go (1001 on shutdown) and wait briefly for them to."""
+        for connection in list(self.connections):
+            connection.close(code, reason)
+        if self.connections:
+            self._all_gone.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._all_gone.wait(), 3)
+
+    async def stop(self) -> None:
+        await self.close_all()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.pubsub_redis is not self.resources.redis:
+            await self.pubsub_redis.aclose()
+
+    # -- connections and subscriptions ---------------------------------------------------
+    def register(self, connection: Connection) -> None:
+        self.connections.add(connection)
+
+    def unregister(self, connection: Connection) -> None:
+        for sub in list(connection.subscriptions.values()):
+            self.drop(sub)
+        self.connections.discard(connection)
+        if not self.connections:
+            self._all_gone.set()
+
+    def drop(self, sub: Subscription) -> None:
+        sub.active = False
+        if sub.catch_up_task is not None and sub.catch_up_task is not asyncio.current_task():
+            sub.catch_up_task.cancel()
+        subs = self.projects.get(sub.project_id)
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del self.projects[sub.project_id]
+        if sub.connection.subscriptions.get(sub.project_id) is sub:
+            del sub.connection.subscriptions[sub.project_id]
+
+    async def subscribe(
+        self, connection: Connection, project_id: uuid.UUID, *, after_seq: int | None
+    ) -> tuple[str, int]:
+        """Follow a project (membership already checked). Returns (outcome, latest seq).
+
+        The subscription is registered *before* the latest seq is read, so an event that
+        commits in between is seen live (and then read from the log), never missed.
+        """
+        previous = connection.subscriptions.get(project_id)
+        if previous is not None:
+            self.drop(previous)
+        sub = Subscription(project_id=project_id, connection=connection)
+        self.projects[project_id].add(sub)
+        connection.subscriptions[project_id] = sub
+        async with self.resources.session_factory() as session:
+            latest = await session.scalar(select(Project.event_seq).where(Project.id == project_id))
+            first_kept = None
+            if after_seq is not None and latest is not None and after_seq < latest:
+                rows = await read_events(
+                    session, project_id=project_id, after_seq=after_seq, limit=1
+                )
+                first_kept = rows[0].seq if rows else None
+        if latest is None:
+            self.drop(sub)
+            return SubscribeOutcome.GONE, 0
+        if after_seq is not None and (
+            after_seq > latest or (after_seq < latest and first_kept != after_seq + 1)
+        ):
+            # The client is ahead of us (another database?) or the log no longer reaches
+            # back to its position: it must refetch, then subscribe from `latest`.
+            self.drop(sub)
+            return SubscribeOutcome.RESYNC, latest
+        sub.last_seq = latest if after_seq is None else after_seq
+        self.start_catch_up(sub, force=True)
+        return SubscribeOutcome.SUBSCRIBED, latest
+
+    def start_catch_up(self, sub: Subscription, *, force: bool = False) -> None:
+        if not sub.active or (sub.catch_up_task is not None and not sub.catch_up_task.done()):
+            return
+        if not force and sub.catching_up:
+            return
+        sub.catching_up = True
+        sub.catch_up_task = asyncio.create_task(self._catch_up(sub))
+
+    async def _catch_up(self, sub: Subscription) -> None:
+        try:
+            idle_rounds = 0
+            while sub.active:
+                async with self.resources.session_factory() as session:
+                    rows = await read_events(
+                        session,
+                        project_id=sub.project_id,
+                        after_seq=sub.last_seq,
+                        limit=CATCH_UP_BATCH,
+                    )
+                if rows and rows[0].seq != sub.last_seq + 1:
+                    sub.connection.end_subscription(
+                        sub, "resync_required", "Missed events were pruned."
+                    )
+                    return
+                for row in rows:
+                    # Replay is pulled from the database, so it can wait for the client
+                    # instead of overflowing its queue (which would make a reconnect loop).
+                    await sub.connection.wait_writable()
+                    if not sub.active:
+                        return
+                    self.metrics.events_replayed += 1
+                    sub.deliver(LiveEvent.parse(event_to_message(row)))
+                if len(rows) == CATCH_UP_BATCH:
+                    continue
+                if sub.max_seen <= sub.last_seq:
+                    return
+                # Seen live but not yet readable (or already pruned/deleted): retry a few
+                # times, then leave it to the watchdog.
+                idle_rounds += 1
+                if idle_rounds > 20:
+                    return
+                await asyncio.sleep(0.05)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("catch-up failed for project %s", sub.project_id)
+        finally:
+            sub.catching_up = False
+
+    # -- Redis listener ------------------------------------------------------------------
+    async def _listen(self) -> None:
+        backoff = 0.2
+        while True:
+            pubsub = self.pubsub_redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.psubscribe(PROJECT_PATTERN)
+                await pubsub.subscribe(REVOCATION_CHANNEL)
+                self._listening.set()
+                backoff = 0.2
+                # Whatever was published while we were not listening is in the log.
+                self._resync_everyone()
+                while True:
+                    message = await pubsub.get_message(timeout=1.0)
+                    if message is not None:
+                        self._dispatch(message["channel"], message["data"])
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as exc:
+                self.metrics.redis_errors += 1
+                self._listening.clear()
+                logger.warning("realtime: Redis subscriber lost (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    def _dispatch(self, channel: bytes | str, data: bytes | str) -> None:
+        name = channel.decode() if isinstance(channel, bytes) else channel
+        raw = data if isinstance(data, bytes) else data.encode()
+        try:
+            if name == REVOCATION_CHANNEL:
+                self._revoke(orjson.loads(raw))
+                return
+            event = LiveEvent.parse(raw)
+        except (ValueError, KeyError, TypeError):
+            logger.warning("realtime: ignoring a malformed message on %s", name)
+            return
+        self.metrics.events_received += 1
+        for sub in list(self.projects.get(event.project_id, ())):
+            sub.offer(event)
+
+    def _revoke(self, message: dict[str, list[str]]) -> None:
+        sessions = set(message.get("sessions", []))
+        tokens = set(message.get("tokens", []))
+        for connection in list(self.connections):
+            identity = connection.identity
+            if (identity.session_hash is not None and identity.session_hash in sessions) or (
+                identity.token_id is not None and str(identity.token_id) in tokens
+            ):
+                connection.close(CLOSE_UNAUTHORIZED, "Your session or token has ended.")
+
+    def _resync_everyone(self) -> None:
+        for subs in list(self.projects.values()):
+            for sub in list(subs):
+                self.start_catch_up(sub)
+
+    # -- watchdog: the safety net for lost notifications and revoked access --------------
+    async def _watchdog(self) -> None:
+        interval = self.settings.realtime_check_interval_seconds
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.check_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("realtime watchdog round failed", exc_info=True)
+
+    async def check_once(self) -> None:
+        if not self.connections:
+            return  # an idle instance costs the database nothing
+        project_ids = list(self.projects)
+        token_ids = {c.identity.token_id for c in self.connections if c.identity.token_id}
+        async with self.resources.session_factory() as session:
+            latest: dict[uuid.UUID, int] = {}
+            members: set[tuple[uuid.UUID, uuid.UUID]] = set()
+            if project_ids:
+                rows = await session.execute(
+                    select(Project.id, Project.event_seq).where(Project.id.in_(project_ids))
+                )
+                latest = {row[0]: row[1] for row in rows}
+                member_rows = await session.execute(
+                    select(Membership.project_id, Membership.user_id).where(
+                        Membership.project_id.in_(project_ids)
+                    )
+                )
+                members = {(pid, uid) for pid, uid in member_rows}
+            live_tokens: set[uuid.UUID] = set()
+            if token_ids:
+                now = utcnow()
+                token_rows = await session.scalars(
+                    select(ApiToken.id).where(ApiToken.id.in_(token_ids))
+                )
+                live_tokens = set(token_rows)
+                expired = await session.scalars(
+                    select(ApiToken.id).where(
+                        ApiToken.id.in_(token_ids), ApiToken.expires_at <= now
+                    )
+                )
+                live_tokens -= set(expired)
+        for project_id in project_ids:
+            for sub in list(self.projects.get(project_id, ())):
+                user_id = sub.connection.identity.user_id
+                if project_id not in latest:
+                    sub.connection.end_subscription(sub, "not_found", "The project was deleted.")
+                elif (project_id, user_id) not in members:
+                    sub.connection.end_subscription(
+                        sub, "forbidden", "You are not a member any more."
+                    )
+                elif latest[project_id] > sub.last_seq:
+                    sub.max_seen = max(sub.max_seen, latest[project_id])
+                    self.start_catch_up(sub)
+        for connection in list(self.connections):
+            if (
+                connection.identity.token_id is not None
+                and connection.identity.token_id not in live_tokens
+            ):
+                connection.close(CLOSE_UNAUTHORIZED, "Your token was revoked or expired.")
+        await self._check_sessions()
+
+    async def _check_sessions(self) -> None:
+        by_session = [c for c in self.connections if c.identity.session_hash is not None]
+        if not by_session:
+            return
+        try:
+            async with self.resources.redis.pipeline(transaction=False) as pipe:
+                for connection in by_session:
+                    pipe.hget(SESSION_KEY.format(connection.identity.session_hash), "abs")
+                replies = cast(list[bytes | None], await pipe.execute())
+        except (RedisError, OSError):
+            # Sessions cannot be checked while Redis is down; live sockets stay (they get
+            # nothing new meanwhile), new requests fail closed.
+            self.metrics.redis_errors += 1
+            return
+        now = time.time()
+        for connection, absolute in zip(by_session, replies, strict=True):
+            if absolute is None or float(absolute) <= now:
+                connection.close(CLOSE_UNAUTHORIZED, "Your session has ended.")

@@ -1,0 +1,108 @@
+"""GET /api/v1/projects/{id}/stream: the project's events as Server-Sent Events."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import StreamingResponse
+
+from taskmanager.auth.deps import CurrentUser
+from taskmanager.db import SessionDep
+from taskmanager.errors import ValidationFailed
+from taskmanager.kit.permissions import Role, require_role
+from taskmanager.kit.responses import PROBLEM_RESPONSES
+from taskmanager.realtime.connection import (
+    CLOSE_NORMAL,
+    Closed,
+    Connection,
+    Identity,
+    LiveEvent,
+    Subscription,
+)
+from taskmanager.realtime.hub import Hub, SubscribeOutcome
+from taskmanager.state import ResourcesDep
+
+router = APIRouter(tags=["realtime"], responses=PROBLEM_RESPONSES)
+
+
+class SseConnection(Connection):
+    kind = "sse"
+
+    def format_event(self, event: LiveEvent) -> str:
+        return f"id: {event.seq}\nevent: {event.name}\ndata: {event.text}\n\n"
+
+    def format_control(self, message: dict[str, Any]) -> str | None:
+        return f"event: {message['type']}\ndata: {orjson.dumps(message).decode()}\n\n"
+
+    def end_subscription(self, sub: Subscription, code: str, message: str) -> None:
+        # One stream follows one project: when that ends, so does the stream.
+        super().end_subscription(sub, code, message)
+        self.close(CLOSE_NORMAL, message)
+
+
+def _resume_point(last_event_id: str | None, after_seq: int | None) -> int | None:
+    if last_event_id is None or last_event_id == "":
+        return after_seq
+    if not last_event_id.isdigit():
+        raise ValidationFailed.field(["header", "Last-Event-ID"], "must be an event seq (integer)")
+    return int(last_event_id)
+
+
+@router.get(
+    "/projects/{project_id}/stream",
+    summary="Follow a project's events (Server-Sent Events)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "The event stream"}},
+)
+async def stream_project(
+    project_id: uuid.UUID,
+    principal: CurrentUser,
+    db: SessionDep,
+    resources: ResourcesDep,
+    last_event_id: Annotated[str | None, Header(max_length=20)] = None,
+    after_seq: Annotated[int | None, Query(ge=0, description="Resume after this seq")] = None,
+) -> StreamingResponse:
+    """Each event has `id: <seq>` and `event: <name>`; reconnecting with `Last-Event-ID`
+    (browsers do it by themselves) resumes without gaps or repeats. A comment line is sent
+    every few seconds of silence so proxies keep the stream open."""
+    await require_role(db, project_id, principal.id, minimum=Role.viewer)
+    resume = _resume_point(last_event_id, after_seq)
+    identity = Identity(
+        user_id=principal.id,
+        session_hash=principal.session.key_hash if principal.session else None,
+        token_id=principal.token_id,
+    )
+    return StreamingResponse(
+        _events(resources.hub, identity, project_id, resume, resources.settings),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _events(
+    hub: Hub, identity: Identity, project_id: uuid.UUID, resume: int | None, settings: Any
+) -> AsyncIterator[str]:
+    connection = SseConnection(hub, identity, queue_size=settings.realtime_send_queue_size)
+    hub.register(connection)
+    try:
+        outcome, seq = await hub.subscribe(connection, project_id, after_seq=resume)
+        if outcome != SubscribeOutcome.SUBSCRIBED:
+            code = "resync_required" if outcome == SubscribeOutcome.RESYNC else "not_found"
+            yield (
+                connection.format_control({"type": code, "project_id": str(project_id), "seq": seq})
+                or ""
+            )
+            return
+        yield f"retry: 2000\n: subscribed seq={seq}\n\n"
+        while True:
+            try:
+                text = await connection.next_message(max_wait=settings.sse_heartbeat_seconds)
+            except Closed:
+                return
+            yield ": keep-alive\n\n" if text is None else text
+    finally:
+        hub.unregister(connection)

@@ -1,0 +1,260 @@
+"""GET /api/v1/ws: the WebSocket protocol of DESIGN.md section 4 (subscribe, unsubscribe, ping)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+from fastapi import APIRouter, WebSocket
+from redis.exceptions import RedisError
+from starlette.websockets import WebSocketDisconnect
+
+from taskmanager.auth import service as auth_service
+from taskmanager.auth.deps import get_session_store
+from taskmanager.errors import AppError
+from taskmanager.kit.permissions import Role, require_role
+from taskmanager.realtime.connection import CLOSE_UNAUTHORIZED, Closed, Connection, Identity
+from taskmanager.realtime.hub import Hub, SubscribeOutcome
+from taskmanager.state import Resources
+
+router = APIRouter(tags=["realtime"])
+logger = logging.getLogger("taskmanager.realtime")
+
+CLOSE_POLICY_VIOLATION = 1008
+CLOSE_TOO_BIG = 1009
+CLOSE_INTERNAL_ERROR = 1011
+CLOSE_TIMEOUT_SECONDS = 2.0
+
+
+class WebSocketConnection(Connection):
+    kind = "websocket"
+
+
+def _origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
+    """Browsers send Origin; a cookie-authenticated socket from another site is refused."""
+    origin = websocket.headers.get("origin")
+    if origin is None:
+        return True  # not a browser: nothing ambient to abuse
+    origin = origin.rstrip("/")
+    if origin in allowed:
+        return True
+    return urlsplit(origin).netloc == websocket.headers.get("host", "")
+
+
+async def _authenticate(websocket: WebSocket, resources: Resources) -> Identity | None:
+    header = websocket.headers.get("authorization")
+    if header is not None:
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            return None
+        async with resources.session_factory() as db:
+            found = await auth_service.user_for_token(db, secret.strip())
+            await db.commit()
+        if found is None:
+            return None
+        return Identity(user_id=found[0].id, token_id=found[1].id)
+    session_id = websocket.cookies.get(resources.settings.session_cookie_name)
+    if not session_id:
+        return None
+    data = await get_session_store(resources).resolve(session_id)
+    if data is None:
+        return None
+    return Identity(user_id=data.user_id, session_hash=data.key_hash)
+
+
+@router.websocket("/ws")
+async def websocket_endpoint(websocket: WebSocket) -> None:
+    resources: Resources = websocket.state.resources
+    hub = resources.hub
+    settings = resources.settings
+    uses_cookie = "authorization" not in websocket.headers
+    if uses_cookie and not _origin_allowed(websocket, settings.allowed_origins):
+        await websocket.close(code=CLOSE_POLICY_VIOLATION, reason="Origin not allowed")
+        return
+    try:
+        identity = await _authenticate(websocket, resources)
+    except (RedisError, OSError):
+        # The session store is down: fail closed, and say it is temporary.
+        await websocket.accept()
+        await websocket.send_text(
+            _error("unavailable", "Sessions cannot be checked; retry shortly.")
+        )
+        await websocket.close(code=CLOSE_INTERNAL_ERROR)
+        return
+    await websocket.accept()
+    if identity is None:
+        await websocket.send_text(_error("unauthorized", "Log in or send a Bearer token."))
+        await websocket.close(code=CLOSE_UNAUTHORIZED)
+        return
+    connection = WebSocketConnection(hub, identity, queue_size=settings.realtime_send_queue_size)
+    hub.register(connection)
+    logger.info("websocket connected", extra={"user_id": str(identity.user_id)})
+    writer = asyncio.create_task(_write(websocket, connection))
+    reader = asyncio.create_task(_read(websocket, connection, hub, resources))
+    connection.on_close = lambda: _unblock(writer, connection)
+    try:
+        # Whichever side ends first ends the connection: the client leaving, or us
+        # closing it (shutdown, overflow, revoked credentials).
+        await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        hub.unregister(connection)
+        for task in (reader, writer):
+            task.cancel()
+        for task in (reader, writer):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        client_code = reader.result() if reader.done() and not reader.cancelled() else None
+        logger.info(
+            "websocket disconnected",
+            extra={
+                "user_id": str(identity.user_id),
+                "close_code": connection.close_code or client_code or 1006,
+            },
+        )
+
+
+async def _read(
+    websocket: WebSocket, connection: Connection, hub: Hub, resources: Resources
+) -> int:
+    """Handle client messages until the client goes; returns its close code."""
+    limit = resources.settings.ws_max_message_bytes
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return int(message.get("code") or 1000)
+            text = message.get("text")
+            if text is None:
+                connection.send_control(_error_body("bad_request", "Send JSON text messages."))
+            elif len(text) > limit:
+                connection.close(CLOSE_TOO_BIG, "Message too big")
+            else:
+                await _handle(text, connection, hub, resources)
+    except WebSocketDisconnect as exc:
+        return exc.code
+
+
+def _unblock(writer: asyncio.Task[None], connection: Connection) -> None:
+    """A writer stuck sending to a client that does not read must not keep it alive."""
+    connection.hub.unregister(connection)
+    if connection.sending:
+        writer.cancel()
+
+
+async def _write(websocket: WebSocket, connection: Connection) -> None:
+    try:
+        while True:
+            text = await connection.next_message()
+            if text is not None:
+                connection.sending = True
+                await websocket.send_text(text)
+                connection.sending = False
+    except (Closed, asyncio.CancelledError):
+        if connection.close_code is None:
+            raise
+        with contextlib.suppress(Exception):
+            # Bounded: a client that reads nothing cannot take our close frame either.
+            await asyncio.wait_for(
+                websocket.close(code=connection.close_code, reason=connection.close_reason[:120]),
+                CLOSE_TIMEOUT_SECONDS,
+            )
+
+
+async def _handle(text: str, connection: Connection, hub: Hub, resources: Resources) -> None:
+    try:
+        message = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        connection.send_control(_error_body("bad_request", "Messages must be JSON."))
+        return
+    if not isinstance(message, dict):
+        connection.send_control(_error_body("bad_request", "Messages must be JSON objects."))
+        return
+    kind = message.get("type")
+    if kind == "ping":
+        connection.send_control({"type": "pong"})
+    elif kind == "subscribe":
+        await _subscribe(message, connection, hub, resources)
+    elif kind == "unsubscribe":
+        project_id = _project_id(message)
+        if project_id is None:
+            connection.send_control(_error_body("bad_request", "project_id must be a UUID."))
+            return
+        sub = connection.subscriptions.get(project_id)
+        if sub is not None:
+            hub.drop(sub)
+        connection.send_control({"type": "unsubscribed", "project_id": str(project_id)})
+    else:
+        connection.send_control(
+            _error_body("bad_request", "type must be one of subscribe, unsubscribe, ping.")
+        )
+
+
+async def _subscribe(
+    message: dict[str, Any], connection: Connection, hub: Hub, resources: Resources
+) -> None:
+    project_id = _project_id(message)
+    after_seq = message.get("after_seq")
+    if project_id is None:
+        connection.send_control(_error_body("bad_request", "project_id must be a UUID."))
+        return
+    if after_seq is not None and (
+        isinstance(after_seq, bool) or not isinstance(after_seq, int) or after_seq < 0
+    ):
+        connection.send_control(
+            _error_body("bad_request", "after_seq must be a non-negative integer.", project_id)
+        )
+        return
+    limit = resources.settings.realtime_max_subscriptions
+    if project_id not in connection.subscriptions and len(connection.subscriptions) >= limit:
+        connection.send_control(
+            _error_body(
+                "too_many_subscriptions", f"At most {limit} projects per connection.", project_id
+            )
+        )
+        return
+    try:
+        async with resources.session_factory() as db:
+            await require_role(db, project_id, connection.identity.user_id, minimum=Role.viewer)
+    except AppError:
+        # Not a member, or no such project: the same answer, so nothing is revealed.
+        connection.send_control(
+            _error_body("forbidden", "Not a member of this project.", project_id)
+        )
+        return
+    outcome, seq = await hub.subscribe(connection, project_id, after_seq=after_seq)
+    if outcome == SubscribeOutcome.SUBSCRIBED:
+        connection.send_control({"type": "subscribed", "project_id": str(project_id), "seq": seq})
+    elif outcome == SubscribeOutcome.RESYNC:
+        connection.send_control(
+            {"type": "resync_required", "project_id": str(project_id), "seq": seq}
+        )
+    else:
+        connection.send_control(
+            _error_body("forbidden", "Not a member of this project.", project_id)
+        )
+
+
+def _project_id(message: dict[str, Any]) -> uuid.UUID | None:
+    value = message.get("project_id")
+    if not isinstance(value, str):
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def _error_body(code: str, text: str, project_id: uuid.UUID | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": "error", "code": code, "message": text}
+    if project_id is not None:
+        body["project_id"] = str(project_id)
+    return body
+
+
+def _error(code: str, text: str) -> str:
+    return orjson.dumps(_error_body(code, text)).decode()
