@@ -1,0 +1,136 @@
+// The HTTP API client: JSON in and out, the CSRF header on every unsafe request, and an
+// X-Request-ID of our own on every write so the live stream's echo can be recognised.
+
+const BASE = '/api/v1';
+
+export class ApiError extends Error {
+  constructor(status, problem) {
+    const title = problem.title || (status ? `HTTP ${status}` : 'Network error');
+    super(problem.detail ? `${title}: ${problem.detail}` : title);
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+// Request ids of our own writes whose event has not come back yet (bounded).
+const ownRequestIds = new Set();
+const writeErrorListeners = [];
+
+export function isOwnEcho(requestId) {
+  if (!requestId || !ownRequestIds.has(requestId)) return false;
+  ownRequestIds.delete(requestId);
+  return true;
+}
+
+/** Every failed write is reported here (the page shows it); callers may also handle it. */
+export function onWriteError(listener) {
+  writeErrorListeners.push(listener);
+}
+
+function readCookie(name) {
+  for (const part of document.cookie.split(';')) {
+    const [key, ...rest] = part.trim().split('=');
+    if (key === name) return decodeURIComponent(rest.join('='));
+  }
+  return '';
+}
+
+let csrfToken = '';
+
+export function setCsrfToken(token) {
+  csrfToken = token || '';
+}
+
+function newRequestId() {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function remember(requestId) {
+  ownRequestIds.add(requestId);
+  if (ownRequestIds.size > 500) ownRequestIds.delete(ownRequestIds.values().next().value);
+}
+
+/**
+ * One request. `expected` lists statuses the caller handles itself (not reported as errors).
+ * Returns the parsed JSON body (null for 204).
+ */
+export async function request(method, path, { body, headers = {}, expected = [] } = {}) {
+  const unsafe = method !== 'GET' && method !== 'HEAD';
+  const sent = { Accept: 'application/json', ...headers };
+  if (body !== undefined) sent['Content-Type'] = 'application/json';
+  if (unsafe) {
+    const token = csrfToken || readCookie('csrf_token');
+    if (token) sent['X-CSRF-Token'] = token;
+    const requestId = newRequestId();
+    sent['X-Request-ID'] = requestId;
+    remember(requestId);
+  }
+  let response;
+  try {
+    response = await fetch(BASE + path, {
+      method,
+      headers: sent,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+    });
+  } catch {
+    const error = new ApiError(0, { title: 'Network error', detail: 'The server cannot be reached.' });
+    if (unsafe) writeErrorListeners.forEach((fn) => fn(error));
+    throw error;
+  }
+  const data = response.status === 204 ? null : await response.json().catch(() => null);
+  if (!response.ok) {
+    const error = new ApiError(response.status, data || {});
+    if (unsafe && !expected.includes(response.status)) writeErrorListeners.forEach((fn) => fn(error));
+    throw error;
+  }
+  return data;
+}
+
+async function all(path) {
+  const items = [];
+  let cursor = null;
+  do {
+    const sep = path.includes('?') ? '&' : '?';
+    const url = `${path}${sep}limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    const page = await request('GET', url);
+    items.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return items;
+}
+
+const ifMatch = (version) => (version ? { 'If-Match': `"${version}"` } : {});
+
+export const api = {
+  register: (body) => request('POST', '/auth/register', { body }),
+  login: (body) => request('POST', '/auth/login', { body, expected: [401, 422, 429] }),
+  logout: () => request('POST', '/auth/logout'),
+  me: () => request('GET', '/auth/me'),
+
+  projects: () => all('/projects'),
+  project: (id) => request('GET', `/projects/${id}`),
+  createProject: (body) => request('POST', '/projects', { body }),
+  members: (id) => request('GET', `/projects/${id}/members`),
+  addMember: (id, body) => request('POST', `/projects/${id}/members`, { body }),
+  updateMember: (id, userId, role) =>
+    request('PATCH', `/projects/${id}/members/${userId}`, { body: { role } }),
+  removeMember: (id, userId) => request('DELETE', `/projects/${id}/members/${userId}`),
+
+  tasks: (projectId) => all(`/projects/${projectId}/tasks?sort=position`),
+  task: (id) => request('GET', `/tasks/${id}`),
+  createTask: (projectId, body) => request('POST', `/projects/${projectId}/tasks`, { body }),
+  updateTask: (id, body, version) =>
+    request('PATCH', `/tasks/${id}`, { body, headers: ifMatch(version), expected: [412] }),
+  moveTask: (id, body) => request('POST', `/tasks/${id}/move`, { body }),
+  deleteTask: (id) => request('DELETE', `/tasks/${id}`),
+
+  labels: (projectId) => all(`/projects/${projectId}/labels`),
+  createLabel: (projectId, body) => request('POST', `/projects/${projectId}/labels`, { body }),
+
+  comments: (taskId) => all(`/tasks/${taskId}/comments`),
+  createComment: (taskId, body) => request('POST', `/tasks/${taskId}/comments`, { body }),
+  deleteComment: (id) => request('DELETE', `/comments/${id}`),
+};

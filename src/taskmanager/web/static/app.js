@@ -1,0 +1,286 @@
+// Entry point: log in / register, the project list, members and labels, and the wiring
+// between the API, the live stream, the store and the board.
+
+import { api, onWriteError, setCsrfToken } from './api.js';
+import { $, h, toast } from './dom.js';
+import { flash, initBoard, renderBoard } from './board.js';
+import { Live } from './live.js';
+import * as S from './store.js';
+import { commentsChanged, initDialog, openNew, openTask, taskChangedRemotely } from './task-dialog.js';
+
+const { store } = S;
+
+const live = new Live({
+  onState: (state) => {
+    const el = $('#connection-state');
+    el.textContent = state;
+    el.dataset.state = state;
+  },
+  onEvent: (msg) => S.onEvent(msg, live),
+  onSubscribed: (msg) => S.onSubscribed(msg, live),
+  onResync: (msg) => S.onResync(msg, live),
+  onError: (msg) => toast(`Live updates: ${msg.message || msg.code}`),
+  onSessionEnded: () => signedOut('Your session ended; log in again.'),
+  afterSeq: (projectId) => (store.project && store.project.id === projectId ? store.lastSeq : null),
+});
+
+onWriteError((error) => {
+  if (error.status === 401) {
+    signedOut('Your session ended; log in again.');
+    return;
+  }
+  const why = error.status === 403 ? 'Not allowed' : 'Could not save';
+  toast(`${why} (${error.status || 'offline'}): ${error.message}`);
+});
+
+// --- store changes -> view ---------------------------------------------------------------
+
+S.subscribe((what, info) => {
+  if (what === 'tasks') {
+    if (info.remote && info.taskId && !info.deleted) flash(info.taskId);
+    if (info.remote && info.taskId) taskChangedRemotely(info.taskId, info.deleted);
+    renderBoard();
+  } else if (what === 'project') {
+    renderProjectView();
+  } else if (what === 'members') {
+    renderMembers();
+    renderBoard();
+  } else if (what === 'labels') {
+    renderLabels();
+  } else if (what === 'role') {
+    if (info.roleChanged) renderProjectView();
+  } else if (what === 'comments') {
+    commentsChanged(info.taskId);
+  } else if (what === 'gone') {
+    toast(info.reason);
+    location.hash = '';
+    loadProjects();
+  }
+});
+
+// --- auth --------------------------------------------------------------------------------
+
+let registering = false;
+
+function setAuthMode(register) {
+  registering = register;
+  $('#tab-login').setAttribute('aria-selected', String(!register));
+  $('#tab-register').setAttribute('aria-selected', String(register));
+  $('#name-row').hidden = !register;
+  $('#auth-form').elements.display_name.required = register;
+  $('#auth-form').elements.password.autocomplete = register ? 'new-password' : 'current-password';
+  $('#auth-submit').textContent = register ? 'Create account' : 'Log in';
+  $('#auth-error').textContent = '';
+}
+
+async function submitAuth(e) {
+  e.preventDefault();
+  const form = e.target;
+  const email = form.elements.email.value.trim();
+  const password = form.elements.password.value;
+  $('#auth-error').textContent = '';
+  try {
+    const user = registering
+      ? await api.register({ email, password, display_name: form.elements.display_name.value.trim() })
+      : await api.login({ email, password });
+    setCsrfToken(user.csrf_token);
+    form.reset();
+    signedIn(user);
+  } catch (error) {
+    const detail = error.problem && error.problem.errors && error.problem.errors[0];
+    $('#auth-error').textContent = detail ? `${error.message} (${detail.msg})` : error.message;
+  }
+}
+
+function signedIn(user) {
+  store.me = user;
+  $('#user-name').textContent = user.display_name;
+  $('#logout').hidden = false;
+  $('#auth-view').hidden = true;
+  $('#app-view').hidden = false;
+  live.start();
+  loadProjects().then(route);
+}
+
+function signedOut(message) {
+  live.stop();
+  store.me = null;
+  S.closeProject();
+  setCsrfToken('');
+  $('#user-name').textContent = '';
+  $('#logout').hidden = true;
+  $('#app-view').hidden = true;
+  $('#auth-view').hidden = false;
+  $('#project-title').textContent = '';
+  setAuthMode(false);
+  if (message) $('#auth-error').textContent = message;
+}
+
+async function logout() {
+  live.stop(); // before the server ends the session (and closes the socket with 4401)
+  try {
+    await api.logout();
+  } catch {
+    // the session may already be gone
+  }
+  location.hash = '';
+  signedOut('');
+}
+
+// --- projects ----------------------------------------------------------------------------
+
+async function loadProjects() {
+  try {
+    store.projects = await api.projects();
+  } catch (error) {
+    toast(error.message);
+  }
+  renderProjects();
+}
+
+function renderProjects() {
+  const current = store.project && store.project.id;
+  $('#project-list').replaceChildren(...store.projects.map((p) => h('li', {},
+    h('a', { href: `#/p/${p.id}`, class: p.id === current ? 'active' : '', 'aria-current': p.id === current ? 'page' : null },
+      h('span', { text: p.name }), h('span', { class: 'role', text: p.role })))));
+  if (!store.projects.length) {
+    $('#project-list').append(h('li', { class: 'muted', text: 'No projects yet.' }));
+  }
+}
+
+async function createProject(e) {
+  e.preventDefault();
+  const name = e.target.elements.name.value.trim();
+  if (!name) return;
+  try {
+    const project = await api.createProject({ name });
+    e.target.reset();
+    await loadProjects();
+    location.hash = `#/p/${project.id}`;
+  } catch {
+    // reported
+  }
+}
+
+function route() {
+  if (!store.me) return;
+  const match = /^#\/p\/([0-9a-f-]{36})$/.exec(location.hash);
+  const id = match ? match[1] : null;
+  if (store.project && store.project.id === id) return;
+  if (!id) {
+    S.closeProject();
+    live.follow(null);
+    return;
+  }
+  const known = store.projects.find((p) => p.id === id);
+  S.openProject(known || { id, name: '', role: 'viewer' });
+  live.follow(id);
+  if (!known) loadProjects(); // e.g. a project we were just added to
+}
+
+function renderProjectView() {
+  const project = store.project;
+  const open = !!project;
+  $('#empty-state').hidden = open;
+  $('#board').hidden = !open;
+  $('#board-bar').hidden = !open;
+  $('#members-panel').hidden = !open;
+  $('#labels-panel').hidden = !open;
+  $('#project-title').textContent = open ? project.name : '';
+  document.title = open && project.name ? `${project.name} · Task Manager` : 'Task Manager';
+  renderProjects();
+  if (!open) {
+    $('#board').replaceChildren();
+    return;
+  }
+  const editable = S.canEdit();
+  $('#role-badge').textContent = project.role;
+  $('#readonly-note').hidden = editable;
+  $('#new-task').hidden = !editable;
+  $('#member-form').hidden = !S.canManage();
+  $('#label-form').hidden = !editable;
+  renderMembers();
+  renderLabels();
+  renderBoard();
+}
+
+// --- members and labels ------------------------------------------------------------------
+
+function renderMembers() {
+  const manage = S.canManage();
+  $('#member-list').replaceChildren(...store.members.map((m) => h('li', { class: 'member', dataset: { userId: m.user.id } },
+    h('span', { class: 'member-name', text: m.user.display_name, title: m.user.email }),
+    h('span', { class: `role role-${m.role}`, text: m.role }),
+    manage && m.role !== 'owner' && m.user.id !== store.me.id
+      ? h('button', { type: 'button', class: 'link', 'aria-label': `Remove ${m.user.display_name}`, text: '×',
+        onclick: () => removeMember(m) })
+      : null)));
+}
+
+async function removeMember(member) {
+  if (!window.confirm(`Remove ${member.user.display_name} from this project?`)) return;
+  try {
+    await api.removeMember(store.project.id, member.user.id);
+  } catch {
+    // reported
+  }
+}
+
+async function addMember(e) {
+  e.preventDefault();
+  const form = e.target;
+  try {
+    await api.addMember(store.project.id, { email: form.elements.email.value.trim(), role: form.elements.role.value });
+    form.reset();
+    toast('Member added.', 'info');
+  } catch {
+    // reported
+  }
+}
+
+function renderLabels() {
+  $('#label-list').replaceChildren(...store.labels.map((l) => {
+    const chip = h('li', { class: 'chip', text: l.name });
+    chip.style.setProperty('--chip', l.color);
+    return chip;
+  }));
+}
+
+async function addLabel(e) {
+  e.preventDefault();
+  const form = e.target;
+  try {
+    await api.createLabel(store.project.id, { name: form.elements.name.value.trim(), color: form.elements.color.value });
+    form.elements.name.value = '';
+  } catch {
+    // reported
+  }
+}
+
+// --- start -------------------------------------------------------------------------------
+
+async function quickAdd(status, title) {
+  try {
+    S.putTask(await api.createTask(store.project.id, { title, status }));
+    renderBoard();
+  } catch {
+    // reported
+  }
+}
+
+function init() {
+  $('#tab-login').addEventListener('click', () => setAuthMode(false));
+  $('#tab-register').addEventListener('click', () => setAuthMode(true));
+  $('#auth-form').addEventListener('submit', submitAuth);
+  $('#logout').addEventListener('click', logout);
+  $('#project-form').addEventListener('submit', createProject);
+  $('#member-form').addEventListener('submit', addMember);
+  $('#label-form').addEventListener('submit', addLabel);
+  $('#new-task').addEventListener('click', () => openNew('todo'));
+  window.addEventListener('hashchange', route);
+  initBoard({ open: openTask, quickAdd });
+  initDialog(renderBoard);
+  api.me().then(signedIn, () => signedOut(''));
+}
+
+init();

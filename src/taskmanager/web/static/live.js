@@ -1,0 +1,195 @@
+// One WebSocket for the page: subscribe to the open project, resume with after_seq after
+// any drop (exponential backoff with jitter), and report the state: live / reconnecting /
+// offline. Events are handed over as they come; ordering and gaps are the store's job.
+
+const PING_EVERY_MS = 15000;
+const PONG_WITHIN_MS = 8000;
+const MAX_BACKOFF_MS = 15000;
+
+export class Live {
+  /**
+   * handlers: onState(state), onEvent(msg), onSubscribed(msg), onResync(msg),
+   * onError(msg), onSessionEnded(), afterSeq(projectId) -> number|null
+   */
+  constructor(handlers) {
+    this.handlers = handlers;
+    this.ws = null;
+    this.projectId = null;
+    this.attempts = 0;
+    this.timer = null;
+    this.pingTimer = null;
+    this.pongTimer = null;
+    this.stopped = true;
+    this.state = 'offline';
+    window.addEventListener('online', () => this.reconnectNow());
+    window.addEventListener('offline', () => this.goOffline());
+  }
+
+  start() {
+    this.stopped = false;
+    if (!this.ws) this.connect();
+  }
+
+  stop() {
+    this.stopped = true;
+    this.projectId = null;
+    clearTimeout(this.timer);
+    this.drop();
+    this.setState('offline');
+  }
+
+  setState(state) {
+    if (state === this.state) return;
+    this.state = state;
+    this.handlers.onState(state);
+  }
+
+  /** Follow this project (null: none). Resumes from afterSeq(projectId) when known. */
+  follow(projectId) {
+    if (this.projectId && this.projectId !== projectId) {
+      this.send({ type: 'unsubscribe', project_id: this.projectId });
+    }
+    this.projectId = projectId;
+    if (projectId) this.subscribe();
+  }
+
+  subscribe() {
+    if (!this.projectId) return;
+    const message = { type: 'subscribe', project_id: this.projectId };
+    const after = this.handlers.afterSeq(this.projectId);
+    if (after !== null && after !== undefined) message.after_seq = after;
+    this.send(message);
+  }
+
+  /** Something is wrong with the stream (a gap): start over from the last applied seq. */
+  restart() {
+    this.drop();
+    this.connect();
+  }
+
+  send(message) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) {
+      this.ws.send(JSON.stringify(message));
+      return true;
+    }
+    return false;
+  }
+
+  connect() {
+    clearTimeout(this.timer);
+    if (this.stopped) return;
+    if (!navigator.onLine) {
+      this.setState('offline');
+      return;
+    }
+    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const ws = new WebSocket(`${scheme}//${location.host}/api/v1/ws`);
+    this.ws = ws;
+    ws.onopen = () => {
+      if (ws !== this.ws) return;
+      this.attempts = 0;
+      this.setState('live');
+      this.heartbeat();
+      this.subscribe();
+    };
+    ws.onmessage = (e) => {
+      if (ws !== this.ws) return;
+      clearTimeout(this.pongTimer);
+      let msg;
+      try {
+        msg = JSON.parse(e.data);
+      } catch {
+        return;
+      }
+      this.dispatch(msg);
+    };
+    ws.onclose = (e) => {
+      if (ws !== this.ws) return;
+      this.ws = null;
+      this.stopHeartbeat();
+      if (e.code === 4401) {
+        // The session ended (logout elsewhere, revoked, expired): no point retrying.
+        this.stopped = true;
+        this.setState('offline');
+        this.handlers.onSessionEnded();
+        return;
+      }
+      // 1013: we were too slow and got dropped; resume at once, the log has the rest.
+      this.schedule(e.code === 1013 ? 0 : null);
+    };
+  }
+
+  dispatch(msg) {
+    const h = this.handlers;
+    if (msg.type === 'event') {
+      if (msg.project_id === this.projectId) h.onEvent(msg);
+    } else if (msg.type === 'subscribed') {
+      if (msg.project_id === this.projectId) h.onSubscribed(msg);
+    } else if (msg.type === 'resync_required') {
+      if (msg.project_id === this.projectId) h.onResync(msg);
+    } else if (msg.type === 'error') {
+      h.onError(msg);
+    }
+  }
+
+  schedule(delayMs) {
+    if (this.stopped) return;
+    if (!navigator.onLine) {
+      this.setState('offline');
+      return;
+    }
+    this.setState('reconnecting');
+    const base = Math.min(MAX_BACKOFF_MS, 500 * 2 ** this.attempts);
+    const delay = delayMs ?? Math.round(base / 2 + Math.random() * (base / 2));
+    this.attempts += 1;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.connect(), delay);
+  }
+
+  reconnectNow() {
+    if (this.stopped || (this.ws && this.ws.readyState === WebSocket.OPEN)) return;
+    this.attempts = 0;
+    this.drop();
+    this.connect();
+  }
+
+  goOffline() {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.drop();
+    this.setState('offline');
+  }
+
+  drop() {
+    this.stopHeartbeat();
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) {
+      ws.onopen = ws.onmessage = ws.onclose = null;
+      try {
+        ws.close(1000);
+      } catch {
+        /* already closing */
+      }
+    }
+  }
+
+  heartbeat() {
+    this.stopHeartbeat();
+    this.pingTimer = setInterval(() => {
+      if (!this.send({ type: 'ping' })) return;
+      clearTimeout(this.pongTimer);
+      // No answer (not even an event) in time: the link is dead even if the socket
+      // does not know it yet.
+      this.pongTimer = setTimeout(() => {
+        this.drop();
+        this.schedule(null);
+      }, PONG_WITHIN_MS);
+    }, PING_EVERY_MS);
+  }
+
+  stopHeartbeat() {
+    clearInterval(this.pingTimer);
+    clearTimeout(this.pongTimer);
+  }
+}

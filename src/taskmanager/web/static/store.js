@@ -1,0 +1,210 @@
+// The open project's state, and the rules for applying the event stream to it: in seq
+// order, each event once, a fresh snapshot when the server says we are too far behind.
+
+import { api, isOwnEcho } from './api.js';
+
+export const store = {
+  me: null,
+  projects: [],
+  project: null, // the open project (with our role)
+  tasks: new Map(),
+  members: [],
+  labels: [],
+  lastSeq: null, // last event applied (null: no snapshot yet)
+  listeners: new Set(),
+};
+
+export function canEdit() {
+  return !!store.project && store.project.role !== 'viewer';
+}
+
+export function canManage() {
+  return !!store.project && ['owner', 'admin'].includes(store.project.role);
+}
+
+/** what: 'tasks' | 'members' | 'labels' | 'project' | 'projects'; info: {taskId, remote, ...} */
+export function changed(what, info = {}) {
+  for (const fn of store.listeners) fn(what, info);
+}
+
+export function subscribe(fn) {
+  store.listeners.add(fn);
+}
+
+export function tasksIn(status) {
+  return [...store.tasks.values()]
+    .filter((t) => t.status === status)
+    .sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : a.id < b.id ? -1 : 1));
+}
+
+/** Keep the newest version of a task (a late echo never overwrites a newer response). */
+export function putTask(task) {
+  const current = store.tasks.get(task.id);
+  if (current && current.version > task.version) return false;
+  store.tasks.set(task.id, task);
+  return true;
+}
+
+export function memberName(userId) {
+  const m = store.members.find((x) => x.user.id === userId);
+  return m ? m.user.display_name : '';
+}
+
+export function openProject(project) {
+  store.project = project;
+  store.tasks = new Map();
+  store.members = [];
+  store.labels = [];
+  store.lastSeq = null;
+  changed('project');
+}
+
+export function closeProject() {
+  store.project = null;
+  store.tasks = new Map();
+  store.lastSeq = null;
+  changed('project');
+}
+
+async function loadSnapshot(projectId) {
+  const [project, tasks, members, labels] = await Promise.all([
+    api.project(projectId),
+    api.tasks(projectId),
+    api.members(projectId),
+    api.labels(projectId),
+  ]);
+  if (!store.project || store.project.id !== projectId) return;
+  store.project = project;
+  store.tasks = new Map(tasks.map((t) => [t.id, t]));
+  store.members = members;
+  store.labels = labels;
+  changed('project');
+}
+
+// Every stream message is handled on one chain, one at a time, in arrival order: a
+// snapshot being loaded holds back the events behind it instead of racing them.
+let chain = Promise.resolve();
+let waitingForResume = false; // after a gap: ignore the rest until we have resubscribed
+
+function enqueue(fn) {
+  chain = chain.then(fn).catch((error) => console.error(error));
+  return chain;
+}
+
+/** `subscribed`: the first one for this project starts from a snapshot taken after it. */
+export function onSubscribed(msg, live) {
+  return enqueue(async () => {
+    waitingForResume = false;
+    if (store.lastSeq === null) await snapshot(msg.seq, live, false);
+  });
+}
+
+/** `resync_required`: we are older than the retained log; snapshot, then follow from seq. */
+export function onResync(msg, live) {
+  return enqueue(() => snapshot(msg.seq, live, true));
+}
+
+export function onEvent(msg, live) {
+  return enqueue(() => handleEvent(msg, live));
+}
+
+async function snapshot(seq, live, resubscribe) {
+  const projectId = store.project && store.project.id;
+  if (!projectId) return;
+  try {
+    await loadSnapshot(projectId);
+  } catch (error) {
+    if (error.status === 404 || error.status === 403) {
+      closeProject();
+      changed('gone', { reason: 'This project is no longer available to you.' });
+    } else {
+      waitingForResume = true;
+      live.restart();
+    }
+    return;
+  }
+  store.lastSeq = seq;
+  if (resubscribe) live.subscribe();
+}
+
+async function handleEvent(msg, live) {
+  if (!store.project || msg.project_id !== store.project.id) return;
+  if (store.lastSeq === null || waitingForResume) return; // the snapshot/replay covers it
+  if (msg.seq <= store.lastSeq) return; // already applied (replay overlap)
+  if (msg.seq !== store.lastSeq + 1) {
+    // A gap should never happen; resume from what we have rather than skip anything.
+    waitingForResume = true;
+    live.restart();
+    return;
+  }
+  store.lastSeq = msg.seq;
+  const own = isOwnEcho(msg.request_id);
+  await apply(msg, !own);
+}
+
+async function apply(msg, remote) {
+  const data = msg.data || {};
+  const projectId = store.project.id;
+  switch (msg.name) {
+    case 'task.created':
+    case 'task.updated':
+    case 'task.moved':
+      if (putTask(data)) changed('tasks', { taskId: data.id, remote, name: msg.name });
+      break;
+    case 'task.deleted':
+      store.tasks.delete(data.id);
+      changed('tasks', { taskId: data.id, remote, deleted: true, name: msg.name });
+      break;
+    case 'label.created':
+    case 'label.updated':
+    case 'label.deleted':
+      store.labels = await api.labels(projectId);
+      refreshTaskLabels();
+      changed('labels');
+      changed('tasks', {});
+      break;
+    case 'member.added':
+    case 'member.updated':
+    case 'member.removed':
+    case 'project.updated':
+      await refreshMembership(projectId);
+      break;
+    case 'project.deleted':
+      closeProject();
+      changed('gone', { reason: 'This project was deleted.' });
+      break;
+    case 'comment.created':
+    case 'comment.updated':
+    case 'comment.deleted':
+      changed('comments', { taskId: data.task_id, remote });
+      break;
+    default:
+      break;
+  }
+}
+
+function refreshTaskLabels() {
+  const byId = new Map(store.labels.map((l) => [l.id, l]));
+  for (const task of store.tasks.values()) {
+    task.labels = task.labels
+      .filter((l) => byId.has(l.id))
+      .map((l) => ({ id: l.id, name: byId.get(l.id).name, color: byId.get(l.id).color }));
+  }
+}
+
+async function refreshMembership(projectId) {
+  try {
+    const [project, members] = await Promise.all([api.project(projectId), api.members(projectId)]);
+    if (!store.project || store.project.id !== projectId) return;
+    const roleChanged = project.role !== store.project.role;
+    store.project = project;
+    store.members = members;
+    changed('members');
+    changed('role', { roleChanged });
+  } catch (error) {
+    if (error.status === 404 || error.status === 403) {
+      closeProject();
+      changed('gone', { reason: 'You are no longer a member of this project.' });
+    }
+  }
+}

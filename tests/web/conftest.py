@@ -1,0 +1,174 @@
+"""Browser tests: a real `taskmanager serve` process and Debian's Chromium via Playwright."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import Browser, BrowserContext, Dialog, Page, async_playwright
+
+from taskmanager.config import Settings
+from tests import backends
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+TASKMANAGER = str(Path(sys.executable).with_name("taskmanager"))
+PASSWORD = "correct horse battery staple"
+
+NO_CHROMIUM = (
+    f"browser tests SKIPPED: no Chromium at {CHROMIUM} (apt-get install chromium; "
+    ".ci/run installs it)"
+)
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def _clean_module() -> None:
+    """The browser tests use their own server process, not the in-process test server."""
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+async def base_url(backend: backends.Backend, migrated: None) -> AsyncIterator[str]:
+    """`taskmanager serve` on a free port: embedded in a temp dir, or the PostgreSQL run's DB."""
+    known = {name.upper() for name in Settings.model_fields}
+    env = {k: v for k, v in os.environ.items() if k.upper() not in known}
+    data_dir = Path(tempfile.mkdtemp(prefix="tm-web-"))
+    env.update(DATA_DIR=str(data_dir), LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1")
+    if backend.database_url:
+        env["DATABASE_URL"] = backend.database_url
+    if backend.redis_url:
+        env["REDIS_URL"] = backend.redis_url
+    port = _free_port()
+    log_path = data_dir / "server.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [TASKMANAGER, "serve", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        async with httpx.AsyncClient() as client:
+            while True:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"server did not start:\n{log_path.read_text()[-3000:]}")
+                with suppress(httpx.TransportError):
+                    if (await client.get(f"{url}/health/live", timeout=1)).status_code == 200:
+                        break
+                await asyncio.sleep(0.1)
+        yield url
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.skip(NO_CHROMIUM)
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+@dataclass
+class User:
+    """A browser context (own cookie jar) logged in as one user, with one page open."""
+
+    context: BrowserContext
+    page: Page
+    id: str
+    email: str
+    name: str
+    csrf: str
+    errors: list[str]
+
+    async def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """A call through the browser's own cookies (as the page would make it)."""
+        response = await self.context.request.fetch(
+            f"{self.page.url.split('/#')[0].rstrip('/')}/api/v1{path}",
+            method=method,
+            data=body,
+            headers={"X-CSRF-Token": self.csrf},
+        )
+        assert response.ok, f"{method} {path}: {response.status} {await response.text()}"
+        return None if response.status == 204 else await response.json()
+
+
+MakeUser = Callable[..., Awaitable[User]]
+
+
+@pytest.fixture
+async def make_user(browser: Browser, base_url: str) -> AsyncIterator[MakeUser]:
+    """Users registered through the API in their own browser context, page at the board."""
+    contexts: list[BrowserContext] = []
+
+    async def make(name: str) -> User:
+        context = await browser.new_context(viewport={"width": 1280, "height": 800})
+        contexts.append(context)
+        email = f"{name.lower()}-{time.time_ns()}@example.com"
+        response = await context.request.post(
+            f"{base_url}/api/v1/auth/register",
+            data={"email": email, "password": PASSWORD, "display_name": name},
+        )
+        assert response.status == 201, await response.text()
+        body = await response.json()
+        page = await context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+        async def on_dialog(dialog: Dialog) -> None:
+            if dialog.type == "alert":  # the app never alerts: that would be injected script
+                errors.append(f"alert: {dialog.message}")
+            await dialog.accept()
+
+        page.on("dialog", on_dialog)
+        await page.goto(f"{base_url}/")
+        await page.wait_for_selector("#app-view:not([hidden])")
+        return User(context, page, body["id"], email, name, body["csrf_token"], errors)
+
+    yield make
+    for context in contexts:
+        await context.close()
