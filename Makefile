@@ -33,13 +33,13 @@ soak: $(STAMP)  ## the fault-injection soak for SOAK_SECONDS (default 10 min; CI
 	TM_TEST_BACKEND=postgres TM_SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/pytest tests/faults/test_soak.py -s $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix src tests
-	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
 
 .PHONY: bench
 bench: $(STAMP)  ## service vs raw floor on PostgreSQL + Redis (wrk, WebSockets); ~8 min -> bench/results/
