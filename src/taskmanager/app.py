@@ -17,6 +17,7 @@ from taskmanager.db import create_engine, create_session_factory
 from taskmanager.errors import install_error_handlers
 from taskmanager.kit.idempotency import IdempotencyMiddleware
 from taskmanager.kit.redis import create_pubsub_redis, create_redis
+from taskmanager.kit.responses import document_problems
 from taskmanager.logs import configure_logging
 from taskmanager.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from taskmanager.state import AppState, Resources
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     _include_routers(app)
+    document_problems(app)
     # Inside the body limit (bodies are bounded before it reads them), outside the routes.
     app.add_middleware(IdempotencyMiddleware, session_cookie_name=settings.session_cookie_name)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)

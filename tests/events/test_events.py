@@ -88,6 +88,16 @@ async def test_roles_and_validation(team: Team) -> None:
     assert_problem(await team["viewer"].get(f"{API}/projects/zzz/events"), 422, field="project_id")
 
 
+async def test_after_seq_beyond_the_seq_column_is_422(team: Team) -> None:
+    # Found by schemathesis: a seq past BIGINT reached the driver (SQLite OverflowError: 500).
+    url = f"{API}/projects/{team.project_id}/events"
+    largest = 2**63 - 1
+    page = await team["viewer"].get(url, params={"after_seq": largest})
+    assert page.json() == {"items": [], "next_cursor": None}
+    too_big = await team["viewer"].get(url, params={"after_seq": largest + 1})
+    assert_problem(too_big, 422, field="after_seq")
+
+
 async def test_every_contract_event_name(team: Team, server: RunningServer) -> None:
     pid = team.project_id
     owner, member = team["owner"], team["member"]

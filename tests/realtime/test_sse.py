@@ -63,6 +63,17 @@ async def test_stream_access_rules(server: RunningServer, team: Team) -> None:
     assert_problem(await team["viewer"].get(f"{API}/projects/not-a-uuid/stream"), 422)
 
 
+async def test_resume_point_out_of_range_is_422(team: Team) -> None:
+    url = f"{API}/projects/{team.project_id}/stream"
+    viewer = team["viewer"]
+    # "²" passes str.isdigit() but not int(): it used to be a 500.
+    superscript = await viewer.get(url, headers={"Last-Event-ID": "²".encode("latin-1")})
+    assert_problem(superscript, 422, field="Last-Event-ID")
+    past_bigint = str(2**63)
+    assert_problem(await viewer.get(url, headers={"Last-Event-ID": past_bigint}), 422)
+    assert_problem(await viewer.get(url, params={"after_seq": past_bigint}), 422, field="after_seq")
+
+
 async def test_heartbeat_comment_when_idle(start_server: StartServer) -> None:
     running = await start_server(sse_heartbeat_seconds=0.2)
     async with ApiClient(base_url=running.base_url) as c:

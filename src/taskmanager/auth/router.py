@@ -32,10 +32,12 @@ from taskmanager.auth.schemas import (
 from taskmanager.auth.sessions import SessionStore
 from taskmanager.db import SessionDep, after_commit
 from taskmanager.errors import NotFound
-from taskmanager.kit.responses import PROBLEM_RESPONSES
+from taskmanager.kit.responses import JSON_BODY, problems
 from taskmanager.state import RedisDep, SettingsDep
 
-router = APIRouter(prefix="/auth", tags=["auth"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/auth", tags=["auth"], responses=problems(503))
+# Credential management with the session cookie: CSRF (403), and a token is refused (403).
+SESSION_WRITE = (401, 403)
 
 
 def client_ip(request: Request) -> str:
@@ -77,7 +79,11 @@ def _clear_cookies(response: Response, settings: SettingsDep) -> None:
         response.delete_cookie(name, path="/", secure=settings.cookie_secure, samesite="lax")
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(*JSON_BODY, 409, notes={409: "E-mail already registered"}),
+)
 async def register(
     body: UserCreate,
     request: Request,
@@ -92,7 +98,12 @@ async def register(
     return await _start_session(request, response, store, settings, user)
 
 
-@router.post("/login")
+@router.post(
+    "/login",
+    responses=problems(
+        *JSON_BODY, 401, 409, 429, notes={401: "Invalid e-mail or password (one message for both)"}
+    ),
+)
 async def login(
     body: LoginRequest,
     request: Request,
@@ -113,7 +124,9 @@ async def login(
     return await _start_session(request, response, store, settings, user)
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/logout", status_code=status.HTTP_204_NO_CONTENT, responses=problems(401, 403, 409, 422)
+)
 async def logout(
     principal: CurrentUser, response: Response, store: SessionStoreDep, settings: SettingsDep
 ) -> None:
@@ -122,12 +135,12 @@ async def logout(
         _clear_cookies(response, settings)
 
 
-@router.get("/me")
+@router.get("/me", responses=problems(401))
 async def me(principal: CurrentUser) -> UserRead:
     return UserRead.model_validate(principal.user)
 
 
-@router.patch("/me/password")
+@router.patch("/me/password", responses=problems(*JSON_BODY, *SESSION_WRITE))
 async def change_password(
     body: PasswordChange,
     principal: BrowserUser,
@@ -145,7 +158,7 @@ async def change_password(
     return await _start_session(request, response, store, settings, principal.user)
 
 
-@router.get("/sessions")
+@router.get("/sessions", responses=problems(401))
 async def list_sessions(principal: CurrentUser, store: SessionStoreDep) -> list[SessionRead]:
     current = principal.session.public_id if principal.session else None
     return [
@@ -165,7 +178,11 @@ async def list_sessions(principal: CurrentUser, store: SessionStoreDep) -> list[
 SessionId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="Session id from the list")]
 
 
-@router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/sessions/{session_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(*SESSION_WRITE, 404, 422),
+)
 async def revoke_session(
     session_id: SessionId,
     principal: BrowserUser,
@@ -179,7 +196,11 @@ async def revoke_session(
         _clear_cookies(response, settings)
 
 
-@router.post("/tokens", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/tokens",
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(*JSON_BODY, *SESSION_WRITE, 409),
+)
 async def create_token(body: TokenCreate, principal: BrowserUser, db: SessionDep) -> TokenCreated:
     token, secret = await service.create_token(
         db, principal.id, name=body.name, expires_in_days=body.expires_in_days
@@ -187,12 +208,16 @@ async def create_token(body: TokenCreate, principal: BrowserUser, db: SessionDep
     return TokenCreated(**TokenRead.model_validate(token).model_dump(), token=secret)
 
 
-@router.get("/tokens")
+@router.get("/tokens", responses=problems(401))
 async def list_tokens(principal: CurrentUser, db: SessionDep) -> list[TokenRead]:
     return [TokenRead.model_validate(t) for t in await service.list_tokens(db, principal.id)]
 
 
-@router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/tokens/{token_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(*SESSION_WRITE, 404, 422),
+)
 async def revoke_token(
     token_id: uuid.UUID, principal: BrowserUser, db: SessionDep, redis: RedisDep
 ) -> None:

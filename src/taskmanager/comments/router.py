@@ -11,12 +11,16 @@ from taskmanager.comments import service
 from taskmanager.comments.schemas import CommentCreate, CommentRead, CommentUpdate
 from taskmanager.db import SessionDep
 from taskmanager.kit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
-from taskmanager.kit.responses import PROBLEM_RESPONSES
+from taskmanager.kit.responses import AUTHENTICATED, JSON_BODY, problems
 
-router = APIRouter(tags=["comments"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["comments"], responses=problems(*AUTHENTICATED))
 
 
-@router.get("/tasks/{task_id}/comments", summary="A task's comments, oldest first")
+@router.get(
+    "/tasks/{task_id}/comments",
+    summary="A task's comments, oldest first",
+    responses=problems(404, 422),
+)
 async def list_comments(
     task_id: uuid.UUID,
     principal: CurrentUser,
@@ -34,6 +38,7 @@ async def list_comments(
     "/tasks/{task_id}/comments",
     status_code=status.HTTP_201_CREATED,
     summary="Comment on a task (member+)",
+    responses=problems(*JSON_BODY, 403, 404, 409),
 )
 async def create_comment(
     task_id: uuid.UUID, body: CommentCreate, principal: CurrentUser, db: SessionDep
@@ -42,7 +47,11 @@ async def create_comment(
     return CommentRead.model_validate(comment)
 
 
-@router.patch("/comments/{comment_id}", summary="Edit your own comment")
+@router.patch(
+    "/comments/{comment_id}",
+    summary="Edit your own comment",
+    responses=problems(*JSON_BODY, 403, 404, 409),
+)
 async def update_comment(
     comment_id: uuid.UUID, body: CommentUpdate, principal: CurrentUser, db: SessionDep
 ) -> CommentRead:
@@ -56,6 +65,7 @@ async def update_comment(
     "/comments/{comment_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete your own comment (admins and the owner may delete any)",
+    responses=problems(403, 404, 409, 422),
 )
 async def delete_comment(comment_id: uuid.UUID, principal: CurrentUser, db: SessionDep) -> None:
     await service.delete_comment(db, comment_id=comment_id, user_id=principal.id)

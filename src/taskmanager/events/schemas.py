@@ -8,6 +8,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from taskmanager.kit.examples import PROJECT_ID, TASK_ID, UPDATED_AT, USER_ID, examples
+
+MAX_SEQ = 2**63 - 1
+"""The largest seq the BIGINT column holds: a larger resume point is a 422, not a driver error."""
+
 EventName = Literal[
     "project.updated",
     "project.deleted",
@@ -27,8 +32,20 @@ EventName = Literal[
 ]
 
 
+_EVENT = {
+    "type": "event",
+    "project_id": PROJECT_ID,
+    "seq": 42,
+    "name": "task.updated",
+    "actor_id": USER_ID,
+    "request_id": "3f6c0a9b8e7d4c21",
+    "at": UPDATED_AT,
+    "data": {"id": TASK_ID, "title": "Write the release notes", "status": "in_progress"},
+}
+
+
 class EventRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, json_schema_extra=examples(_EVENT))
 
     type: Literal["event"] = "event"
     project_id: uuid.UUID
@@ -41,5 +58,7 @@ class EventRead(BaseModel):
 
 
 class EventPage(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples({"items": [_EVENT], "next_cursor": "42"}))
+
     items: list[EventRead]
     next_cursor: str | None

@@ -8,9 +8,10 @@ from collections.abc import Awaitable
 from typing import Any, Literal
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import text
 
+from taskmanager.kit.responses import example_response
 from taskmanager.state import ResourcesDep
 
 router = APIRouter(tags=["health"])
@@ -27,6 +28,31 @@ class CheckResult(BaseModel):
 class HealthRead(BaseModel):
     status: Literal["ok", "unavailable"]
     checks: dict[str, CheckResult]
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "ok",
+                    "checks": {
+                        "database": {"status": "ok", "latency_ms": 0.84},
+                        "redis": {"status": "ok", "latency_ms": 0.31},
+                    },
+                },
+                {
+                    "status": "unavailable",
+                    "checks": {
+                        "database": {"status": "ok", "latency_ms": 0.91},
+                        "redis": {
+                            "status": "unavailable",
+                            "latency_ms": 1000.7,
+                            "error": "timeout",
+                        },
+                    },
+                },
+            ]
+        }
+    )
 
 
 async def _timed(probe: Awaitable[Any]) -> CheckResult:
@@ -65,6 +91,6 @@ async def health(resources: ResourcesDep, response: Response) -> HealthRead:
     return report
 
 
-@router.get("/health/live")
+@router.get("/health/live", responses={200: example_response({"status": "ok"})})
 async def live() -> dict[str, str]:
     return {"status": "ok"}

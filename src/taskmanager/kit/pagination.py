@@ -12,6 +12,7 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
+import typing
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,12 +20,13 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import orjson
 from fastapi import Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, Select, and_, or_, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from taskmanager.errors import ValidationFailed
+from taskmanager.kit.examples import CURSOR, first_example
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
@@ -42,7 +44,17 @@ ValueKind = Literal["str", "int", "datetime", "uuid"]
 _CURSOR_LOC = ("query", "cursor")
 
 
+def _page_example(schema: dict[str, Any], cls: type[BaseModel]) -> None:
+    """A page of Page[Item] shows Item's own example, so it is written only once."""
+    (item_type,) = typing.get_args(cls.model_fields["items"].annotation) or (None,)
+    item = first_example(item_type) if isinstance(item_type, type) else None
+    if item is not None and issubclass(item_type, BaseModel):
+        schema["examples"] = [{"items": [item], "next_cursor": CURSOR}]
+
+
 class Page(BaseModel, Generic[T]):
+    model_config = ConfigDict(json_schema_extra=_page_example)
+
     items: list[T]
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null at the end"

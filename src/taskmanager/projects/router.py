@@ -9,7 +9,7 @@ from fastapi import APIRouter, status
 from taskmanager.auth.deps import CurrentUser
 from taskmanager.db import SessionDep
 from taskmanager.kit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
-from taskmanager.kit.responses import PROBLEM_RESPONSES
+from taskmanager.kit.responses import AUTHENTICATED, JSON_BODY, problems
 from taskmanager.projects import service
 from taskmanager.projects.schemas import (
     MemberCreate,
@@ -27,11 +27,14 @@ ARCHIVED_NOTE = (
     ' `PATCH {"archived": false}`. Members can still be managed and the project deleted.'
 )
 
-router = APIRouter(prefix="/projects", tags=["projects"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/projects", tags=["projects"], responses=problems(*AUTHENTICATED))
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, summary="Create a project (you become its owner)"
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a project (you become its owner)",
+    responses=problems(*JSON_BODY, 403, 409),
 )
 async def create_project(
     body: ProjectCreate, principal: CurrentUser, db: SessionDep
@@ -39,7 +42,7 @@ async def create_project(
     return await service.create_project(db, user_id=principal.id, data=body)
 
 
-@router.get("", summary="Projects you are a member of, newest first")
+@router.get("", summary="Projects you are a member of, newest first", responses=problems(422))
 async def list_projects(
     principal: CurrentUser,
     db: SessionDep,
@@ -52,7 +55,11 @@ async def list_projects(
     return Page(items=items, next_cursor=next_cursor)
 
 
-@router.get("/{project_id}", summary="One project, with your role and task counts")
+@router.get(
+    "/{project_id}",
+    summary="One project, with your role and task counts",
+    responses=problems(404, 422),
+)
 async def get_project(project_id: uuid.UUID, principal: CurrentUser, db: SessionDep) -> ProjectRead:
     return await service.get_project(db, project_id=project_id, user_id=principal.id)
 
@@ -61,7 +68,7 @@ async def get_project(project_id: uuid.UUID, principal: CurrentUser, db: Session
     "/{project_id}",
     summary="Rename, describe, archive or unarchive (admin, owner)",
     description="Admin or owner." + ARCHIVED_NOTE,
-    responses={409: PROBLEM_RESPONSES[403] | {"description": "Project is archived"}},
+    responses=problems(*JSON_BODY, 403, 404, 409, notes={409: "Project is archived"}),
 )
 async def update_project(
     project_id: uuid.UUID, body: ProjectUpdate, principal: CurrentUser, db: SessionDep
@@ -73,6 +80,7 @@ async def update_project(
     "/{project_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete the project and everything in it (owner)",
+    responses=problems(403, 404, 422),
 )
 async def delete_project(project_id: uuid.UUID, principal: CurrentUser, db: SessionDep) -> None:
     await service.delete_project(db, project_id=project_id, user_id=principal.id)
@@ -81,6 +89,7 @@ async def delete_project(project_id: uuid.UUID, principal: CurrentUser, db: Sess
 @router.post(
     "/{project_id}/transfer",
     summary="Make another member the owner (owner); you become an admin",
+    responses=problems(*JSON_BODY, 403, 404, 409),
 )
 async def transfer_ownership(
     project_id: uuid.UUID, body: OwnershipTransfer, principal: CurrentUser, db: SessionDep
@@ -97,7 +106,9 @@ MEMBER_RULES = (
 )
 
 
-@router.get("/{project_id}/members", summary="Members and their roles")
+@router.get(
+    "/{project_id}/members", summary="Members and their roles", responses=problems(404, 422)
+)
 async def list_members(
     project_id: uuid.UUID, principal: CurrentUser, db: SessionDep
 ) -> list[MemberRead]:
@@ -109,6 +120,7 @@ async def list_members(
     status_code=status.HTTP_201_CREATED,
     summary="Add an existing user by e-mail",
     description=MEMBER_RULES + " An unknown e-mail is a 422 at `email`; a duplicate is a 409.",
+    responses=problems(*JSON_BODY, 403, 404, 409, notes={409: "Already a member"}),
 )
 async def add_member(
     project_id: uuid.UUID, body: MemberCreate, principal: CurrentUser, db: SessionDep
@@ -117,7 +129,10 @@ async def add_member(
 
 
 @router.patch(
-    "/{project_id}/members/{user_id}", summary="Change a member's role", description=MEMBER_RULES
+    "/{project_id}/members/{user_id}",
+    summary="Change a member's role",
+    description=MEMBER_RULES,
+    responses=problems(*JSON_BODY, 403, 404),
 )
 async def update_member(
     project_id: uuid.UUID,
@@ -136,6 +151,7 @@ async def update_member(
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Remove a member, or leave",
     description=MEMBER_RULES,
+    responses=problems(403, 404, 422),
 )
 async def remove_member(
     project_id: uuid.UUID, user_id: uuid.UUID, principal: CurrentUser, db: SessionDep

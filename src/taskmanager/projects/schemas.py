@@ -8,6 +8,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
+from taskmanager.kit.examples import (
+    CREATED_AT,
+    OTHER_USER_ID,
+    PROJECT_ID,
+    UPDATED_AT,
+    examples,
+)
 from taskmanager.kit.permissions import Role
 from taskmanager.kit.schemas import StrictModel, reject_null
 
@@ -20,6 +27,10 @@ class ProjectCreate(StrictModel):
     name: ProjectName
     description: ProjectDescription = ""
 
+    model_config = ConfigDict(
+        json_schema_extra=examples({"name": "Launch", "description": "Everything for the launch"})
+    )
+
 
 class ProjectUpdate(StrictModel):
     name: ProjectName | None = None
@@ -30,6 +41,8 @@ class ProjectUpdate(StrictModel):
 
     _not_null = field_validator("name", "description", "archived")(reject_null)
 
+    model_config = ConfigDict(json_schema_extra=examples({"name": "Launch v2"}, {"archived": True}))
+
 
 class Progress(BaseModel):
     todo: int = 0
@@ -38,6 +51,21 @@ class Progress(BaseModel):
 
 
 class ProjectRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=examples(
+            {
+                "id": PROJECT_ID,
+                "name": "Launch",
+                "description": "Everything for the launch",
+                "archived": False,
+                "role": "owner",
+                "progress": {"todo": 3, "in_progress": 1, "done": 2},
+                "created_at": CREATED_AT,
+                "updated_at": UPDATED_AT,
+            }
+        )
+    )
+
     id: uuid.UUID
     name: str
     description: str
@@ -57,6 +85,19 @@ class UserSummary(BaseModel):
 
 
 class MemberRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=examples(
+            {
+                "user": {
+                    "id": OTHER_USER_ID,
+                    "email": "grace@example.com",
+                    "display_name": "Grace",
+                },
+                "role": "member",
+            }
+        )
+    )
+
     user: UserSummary
     role: Role
 
@@ -65,10 +106,18 @@ class MemberCreate(StrictModel):
     email: EmailStr = Field(max_length=320)
     role: AssignableRole = "member"
 
+    model_config = ConfigDict(
+        json_schema_extra=examples({"email": "grace@example.com", "role": "member"})
+    )
+
 
 class MemberUpdate(StrictModel):
     role: AssignableRole
 
+    model_config = ConfigDict(json_schema_extra=examples({"role": "admin"}))
+
 
 class OwnershipTransfer(StrictModel):
     user_id: uuid.UUID
+
+    model_config = ConfigDict(json_schema_extra=examples({"user_id": OTHER_USER_ID}))

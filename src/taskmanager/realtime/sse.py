@@ -13,8 +13,9 @@ from fastapi.responses import StreamingResponse
 from taskmanager.auth.deps import CurrentUser
 from taskmanager.db import SessionDep
 from taskmanager.errors import ValidationFailed
+from taskmanager.events.schemas import MAX_SEQ
 from taskmanager.kit.permissions import Role, require_role
-from taskmanager.kit.responses import PROBLEM_RESPONSES
+from taskmanager.kit.responses import AUTHENTICATED, example_response, problems
 from taskmanager.realtime.connection import (
     CLOSE_NORMAL,
     Closed,
@@ -26,7 +27,14 @@ from taskmanager.realtime.connection import (
 from taskmanager.realtime.hub import Hub, SubscribeOutcome
 from taskmanager.state import ResourcesDep
 
-router = APIRouter(tags=["realtime"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["realtime"], responses=problems(*AUTHENTICATED))
+
+_STREAM_EXAMPLE = (
+    "retry: 2000\n: subscribed seq=41\n\n"
+    'id: 42\nevent: task.created\ndata: {"type":"event","project_id":'
+    '"6f1c2d9e-8a4b-4c1e-9d3f-2b7a5e0c4d11","seq":42,"name":"task.created",...}\n\n'
+    ": keep-alive\n\n"
+)
 
 
 class SseConnection(Connection):
@@ -47,7 +55,8 @@ class SseConnection(Connection):
 def _resume_point(last_event_id: str | None, after_seq: int | None) -> int | None:
     if last_event_id is None or last_event_id == "":
         return after_seq
-    if not last_event_id.isdigit():
+    # ASCII digits only: str.isdigit() also accepts e.g. "²", which int() refuses.
+    if not (last_event_id.isascii() and last_event_id.isdigit()) or int(last_event_id) > MAX_SEQ:
         raise ValidationFailed.field(["header", "Last-Event-ID"], "must be an event seq (integer)")
     return int(last_event_id)
 
@@ -56,7 +65,12 @@ def _resume_point(last_event_id: str | None, after_seq: int | None) -> int | Non
     "/projects/{project_id}/stream",
     summary="Follow a project's events (Server-Sent Events)",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "The event stream"}},
+    responses={
+        200: example_response(
+            _STREAM_EXAMPLE, description="The event stream", media_type="text/event-stream"
+        ),
+        **problems(404, 422, notes={422: "Bad after_seq or Last-Event-ID"}),
+    },
 )
 async def stream_project(
     project_id: uuid.UUID,
@@ -64,7 +78,9 @@ async def stream_project(
     db: SessionDep,
     resources: ResourcesDep,
     last_event_id: Annotated[str | None, Header(max_length=20)] = None,
-    after_seq: Annotated[int | None, Query(ge=0, description="Resume after this seq")] = None,
+    after_seq: Annotated[
+        int | None, Query(ge=0, le=MAX_SEQ, description="Resume after this seq")
+    ] = None,
 ) -> StreamingResponse:
     """Each event has `id: <seq>` and `event: <name>`; reconnecting with `Last-Event-ID`
     (browsers do it by themselves) resumes without gaps or repeats. A comment line is sent

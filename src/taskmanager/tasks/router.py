@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import AwareDatetime
@@ -11,7 +11,7 @@ from pydantic import AwareDatetime
 from taskmanager.auth.deps import CurrentUser
 from taskmanager.db import SessionDep
 from taskmanager.kit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
-from taskmanager.kit.responses import PROBLEM_RESPONSES
+from taskmanager.kit.responses import AUTHENTICATED, JSON_BODY, problems
 from taskmanager.tasks import service
 from taskmanager.tasks.models import Task
 from taskmanager.tasks.schemas import (
@@ -24,11 +24,7 @@ from taskmanager.tasks.schemas import (
     TaskUpdate,
 )
 
-router = APIRouter(tags=["tasks"], responses=PROBLEM_RESPONSES)
-
-PRECONDITION: dict[int | str, dict[str, Any]] = {
-    412: {"description": "If-Match does not match the current version"}
-}
+router = APIRouter(tags=["tasks"], responses=problems(*AUTHENTICATED))
 IfMatch = Annotated[
     str | None,
     Header(
@@ -60,6 +56,7 @@ def _read(task: Task, response: Response) -> TaskRead:
     "/projects/{project_id}/tasks",
     status_code=status.HTTP_201_CREATED,
     summary="Create a task at the end of its column (member+)",
+    responses=problems(*JSON_BODY, 403, 404, 409),
 )
 async def create_task(
     project_id: uuid.UUID,
@@ -72,7 +69,11 @@ async def create_task(
     return _read(task, response)
 
 
-@router.get("/projects/{project_id}/tasks", summary="Filter, search, sort and page tasks")
+@router.get(
+    "/projects/{project_id}/tasks",
+    summary="Filter, search, sort and page tasks",
+    responses=problems(404, 422),
+)
 async def list_tasks(
     project_id: uuid.UUID,
     principal: CurrentUser,
@@ -120,14 +121,18 @@ async def list_tasks(
     return Page(items=[TaskRead.model_validate(t) for t in tasks], next_cursor=next_cursor)
 
 
-@router.get("/tasks/{task_id}", summary="One task, with its ETag")
+@router.get("/tasks/{task_id}", summary="One task, with its ETag", responses=problems(404, 422))
 async def get_task(
     task_id: uuid.UUID, principal: CurrentUser, db: SessionDep, response: Response
 ) -> TaskRead:
     return _read(await service.get_task(db, task_id=task_id, user_id=principal.id), response)
 
 
-@router.patch("/tasks/{task_id}", summary="Change any task field (member+)", responses=PRECONDITION)
+@router.patch(
+    "/tasks/{task_id}",
+    summary="Change any task field (member+)",
+    responses=problems(*JSON_BODY, 403, 404, 409, 412),
+)
 async def update_task(
     task_id: uuid.UUID,
     body: TaskUpdate,
@@ -152,7 +157,7 @@ async def update_task(
     description="`after_id`: place right after that task; `before_id`: right before it; "
     "neither: at the end of the column. Neighbours must be in the target column "
     "(`status`, default the current one). Only the moved task's row changes.",
-    responses=PRECONDITION,
+    responses=problems(*JSON_BODY, 403, 404, 409, 412),
 )
 async def move_task(
     task_id: uuid.UUID,
@@ -176,7 +181,7 @@ async def move_task(
     "/tasks/{task_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a task (member+)",
-    responses=PRECONDITION,
+    responses=problems(403, 404, 409, 412, 422),
 )
 async def delete_task(
     task_id: uuid.UUID, principal: CurrentUser, db: SessionDep, if_match: IfMatch = None

@@ -8,6 +8,17 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from taskmanager.kit.examples import (
+    CREATED_AT,
+    LABEL_ID,
+    OTHER_TASK_ID,
+    OTHER_USER_ID,
+    PROJECT_ID,
+    TASK_ID,
+    UPDATED_AT,
+    USER_ID,
+    examples,
+)
 from taskmanager.kit.schemas import StrictModel, UTCDateTimeIn, reject_null
 
 TaskStatus = Literal["todo", "in_progress", "done"]
@@ -39,6 +50,19 @@ class TaskCreate(StrictModel):
     assignee_id: uuid.UUID | None = None
     label_ids: LabelIds = Field(default_factory=list)
 
+    model_config = ConfigDict(
+        json_schema_extra=examples(
+            {
+                "title": "Write the release notes",
+                "description": "Cover the new board and the API tokens.",
+                "priority": "high",
+                "due_at": "2026-03-06T17:00:00+01:00",
+                "assignee_id": OTHER_USER_ID,
+                "label_ids": [LABEL_ID],
+            }
+        )
+    )
+
 
 class TaskUpdate(StrictModel):
     """Any subset of the task's editable fields. `position` changes only through /move."""
@@ -57,6 +81,10 @@ class TaskUpdate(StrictModel):
         reject_null
     )
 
+    model_config = ConfigDict(
+        json_schema_extra=examples({"status": "in_progress", "assignee_id": USER_ID})
+    )
+
 
 class TaskMove(StrictModel):
     status: TaskStatus | None = Field(default=None, description="Target column; default: current")
@@ -65,6 +93,10 @@ class TaskMove(StrictModel):
     )
     after_id: uuid.UUID | None = Field(
         default=None, description="Place the task right after this task of the target column"
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra=examples({"status": "done", "after_id": OTHER_TASK_ID})
     )
 
 
@@ -77,7 +109,27 @@ class TaskLabel(BaseModel):
 
 
 class TaskRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra=examples(
+            {
+                "id": TASK_ID,
+                "project_id": PROJECT_ID,
+                "title": "Write the release notes",
+                "description": "Cover the new board and the API tokens.",
+                "status": "in_progress",
+                "priority": "high",
+                "position": "a1",
+                "due_at": "2026-03-06T16:00:00Z",
+                "assignee_id": OTHER_USER_ID,
+                "labels": [{"id": LABEL_ID, "name": "docs", "color": "#1f77b4"}],
+                "created_by": USER_ID,
+                "created_at": CREATED_AT,
+                "updated_at": UPDATED_AT,
+                "version": 3,
+            }
+        ),
+    )
 
     id: uuid.UUID
     project_id: uuid.UUID
