@@ -1,0 +1,224 @@
+"""The authorization matrix: every OpenAPI operation -> expected status for each principal.
+
+Each row says what one principal gets for one operation against real objects of team A.
+`build` makes the request: writes that would disturb later rows (deletes, membership,
+ownership) act on fresh objects made for that principal; the rest act on team A's shared
+objects, which they may edit but never remove. A new route fails
+tests/authz/test_matrix.py until it gets a row here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tests.authz.world import PRINCIPALS, Cred, World
+from tests.helpers import API, PASSWORD, unique_email
+
+
+@dataclass(frozen=True)
+class Request:
+    path: str
+    json: Any = None
+    project_id: str | None = None  # whose event log must not move when the call is refused
+    cred: Cred | None = None  # instead of the principal's usual credentials
+
+
+# (world, principal, expected to succeed?) -> the request. A refused call changes nothing, so
+# every refused principal of a row may share one fresh object; a successful one gets its own.
+Build = Callable[[World, str, bool], Awaitable[Request]]
+
+
+@dataclass(frozen=True)
+class Row:
+    expect: dict[str, int]
+    build: Build
+
+
+def expect(
+    owner: int,
+    admin: int,
+    member: int,
+    viewer: int,
+    outsider: int,
+    *,
+    anonymous: int = 401,
+    revoked: int = 401,
+    expired: int = 401,
+) -> dict[str, int]:
+    row = dict(zip(PRINCIPALS, (owner, admin, member, viewer, outsider), strict=False))
+    row.update(anonymous=anonymous, revoked=revoked, expired=expired)
+    return row
+
+
+def read(ok: int = 200) -> dict[str, int]:
+    """Any member of the project; an outsider must not learn that it exists."""
+    return expect(ok, ok, ok, ok, 404)
+
+
+def member_write(ok: int) -> dict[str, int]:
+    return expect(ok, ok, ok, 403, 404)
+
+
+def admin_write(ok: int) -> dict[str, int]:
+    return expect(ok, ok, 403, 403, 404)
+
+
+def owner_only(ok: int) -> dict[str, int]:
+    return expect(ok, 403, 403, 403, 404)
+
+
+def any_user(ok: int) -> dict[str, int]:
+    """Own account data: every logged-in user, whatever their projects."""
+    return expect(ok, ok, ok, ok, ok)
+
+
+def public(ok: int) -> dict[str, int]:
+    return expect(ok, ok, ok, ok, ok, anonymous=ok, revoked=ok, expired=ok)
+
+
+def fixed(path: str, json: Any = None) -> Build:
+    """The same request for everyone on team A's shared objects (`{a.x}` placeholders)."""
+
+    async def build(world: World, principal: str, ok: bool) -> Request:
+        return Request(path.format(a=world.a), json, project_id=world.a.project_id)
+
+    return build
+
+
+async def _register(world: World, principal: str, ok: bool) -> Request:
+    body = {"email": unique_email("matrix"), "password": PASSWORD, "display_name": "M"}
+    return Request("/api/v1/auth/register", body)
+
+
+async def _login(world: World, principal: str, ok: bool) -> Request:
+    # A wrong password: a right one would end the caller's own session (login rotates it).
+    body = {"email": unique_email("nobody"), "password": PASSWORD}
+    return Request("/api/v1/auth/login", body)
+
+
+async def _logout(world: World, principal: str, ok: bool) -> Request:
+    return Request("/api/v1/auth/logout", cred=await world.fresh_login(principal))
+
+
+async def _password(world: World, principal: str, ok: bool) -> Request:
+    # A wrong current password: getting past authentication is what this row proves; the
+    # rotation itself is in tests/auth/test_csrf_and_password.py.
+    body = {"current_password": "not the password", "new_password": "a brand new passphrase"}
+    return Request("/api/v1/auth/me/password", body)
+
+
+async def _victim_session(world: World, principal: str, ok: bool) -> Request:
+    return Request(f"/api/v1/auth/sessions/{world.victim_session_id}")
+
+
+async def _victim_token(world: World, principal: str, ok: bool) -> Request:
+    return Request(f"/api/v1/auth/tokens/{world.victim_token_id}")
+
+
+async def _new_token(world: World, principal: str, ok: bool) -> Request:
+    return Request("/api/v1/auth/tokens", {"name": world.unique("matrix")})
+
+
+def on_fresh_project(suffix: str, body: Callable[[World], Any] = lambda w: None) -> Build:
+    async def build(world: World, principal: str, ok: bool) -> Request:
+        project_id = await world.fresh(build, ok, world.fresh_project)
+        path = f"{API}/projects/{project_id}{suffix.format(spare=world.spare.user['id'])}"
+        return Request(path, body(world), project_id=project_id)
+
+    return build
+
+
+def on_fresh(kind: str, suffix: str = "", body: Any = None) -> Build:
+    async def build(world: World, principal: str, ok: bool) -> Request:
+        make = {"tasks": world.fresh_task, "labels": world.fresh_label}
+        object_id = await world.fresh(build, ok, make.get(kind) or world.fresh_comment)
+        return Request(f"{API}/{kind}/{object_id}{suffix}", body, project_id=world.a.project_id)
+
+    return build
+
+
+async def _new_label(world: World, principal: str, ok: bool) -> Request:
+    body = {"name": world.unique("label"), "color": "#00ff00"}
+    return Request(f"{API}/projects/{world.a.project_id}/labels", body, world.a.project_id)
+
+
+async def _rename_label(world: World, principal: str, ok: bool) -> Request:
+    label_id = await world.fresh(_rename_label, ok, world.fresh_label)
+    body = {"name": world.unique("renamed")}
+    return Request(f"{API}/labels/{label_id}", body, world.a.project_id)
+
+
+P = API + "/projects/{a.project_id}"
+T = API + "/tasks/{a.task_id}"
+
+MATRIX: dict[str, Row] = {
+    "GET /health": Row(public(200), fixed("/health")),
+    "GET /health/live": Row(public(200), fixed("/health/live")),
+    # -- auth: own account only; nothing here depends on project roles --------------------
+    "POST /api/v1/auth/register": Row(public(201), _register),
+    "POST /api/v1/auth/login": Row(public(401), _login),
+    "POST /api/v1/auth/logout": Row(any_user(204), _logout),
+    "GET /api/v1/auth/me": Row(any_user(200), fixed(API + "/auth/me")),
+    "PATCH /api/v1/auth/me/password": Row(any_user(422), _password),
+    "GET /api/v1/auth/sessions": Row(any_user(200), fixed(API + "/auth/sessions")),
+    "DELETE /api/v1/auth/sessions/{session_id}": Row(any_user(404), _victim_session),
+    "GET /api/v1/auth/tokens": Row(any_user(200), fixed(API + "/auth/tokens")),
+    "POST /api/v1/auth/tokens": Row(any_user(201), _new_token),
+    "DELETE /api/v1/auth/tokens/{token_id}": Row(any_user(404), _victim_token),
+    # -- projects and members -------------------------------------------------------------
+    "POST /api/v1/projects": Row(any_user(201), fixed(API + "/projects", {"name": "mine"})),
+    "GET /api/v1/projects": Row(any_user(200), fixed(API + "/projects")),
+    "GET /api/v1/projects/{project_id}": Row(read(), fixed(P)),
+    "PATCH /api/v1/projects/{project_id}": Row(
+        admin_write(200), fixed(P, {"description": "edited"})
+    ),
+    "DELETE /api/v1/projects/{project_id}": Row(owner_only(204), on_fresh_project("")),
+    "POST /api/v1/projects/{project_id}/transfer": Row(
+        owner_only(200),
+        on_fresh_project("/transfer", lambda w: {"user_id": w.spare.user["id"]}),
+    ),
+    "GET /api/v1/projects/{project_id}/members": Row(read(), fixed(P + "/members")),
+    "POST /api/v1/projects/{project_id}/members": Row(
+        admin_write(201),
+        on_fresh_project(
+            "/members", lambda w: {"email": w.clients["victim"].email, "role": "member"}
+        ),
+    ),
+    "PATCH /api/v1/projects/{project_id}/members/{user_id}": Row(
+        admin_write(200), on_fresh_project("/members/{spare}", lambda w: {"role": "viewer"})
+    ),
+    "DELETE /api/v1/projects/{project_id}/members/{user_id}": Row(
+        admin_write(204), on_fresh_project("/members/{spare}")
+    ),
+    # -- tasks ---------------------------------------------------------------------------
+    "POST /api/v1/projects/{project_id}/tasks": Row(
+        member_write(201), fixed(P + "/tasks", {"title": "new"})
+    ),
+    "GET /api/v1/projects/{project_id}/tasks": Row(read(), fixed(P + "/tasks")),
+    "GET /api/v1/tasks/{task_id}": Row(read(), fixed(T)),
+    "PATCH /api/v1/tasks/{task_id}": Row(member_write(200), fixed(T, {"priority": "high"})),
+    "DELETE /api/v1/tasks/{task_id}": Row(member_write(204), on_fresh("tasks")),
+    "POST /api/v1/tasks/{task_id}/move": Row(
+        member_write(200), fixed(T + "/move", {"status": "in_progress"})
+    ),
+    # -- labels, comments, events, stream ------------------------------------------------
+    "GET /api/v1/projects/{project_id}/labels": Row(read(), fixed(P + "/labels")),
+    "POST /api/v1/projects/{project_id}/labels": Row(member_write(201), _new_label),
+    "PATCH /api/v1/labels/{label_id}": Row(member_write(200), _rename_label),
+    "DELETE /api/v1/labels/{label_id}": Row(member_write(204), on_fresh("labels")),
+    "GET /api/v1/tasks/{task_id}/comments": Row(read(), fixed(T + "/comments")),
+    "POST /api/v1/tasks/{task_id}/comments": Row(
+        member_write(201), fixed(T + "/comments", {"body": "hi"})
+    ),
+    # The comment is the `member`'s own: only its author edits it; admins may delete it.
+    "PATCH /api/v1/comments/{comment_id}": Row(
+        expect(403, 403, 200, 403, 404), fixed(API + "/comments/{a.comment_id}", {"body": "x"})
+    ),
+    "DELETE /api/v1/comments/{comment_id}": Row(
+        expect(204, 204, 204, 403, 404), on_fresh("comments")
+    ),
+    "GET /api/v1/projects/{project_id}/events": Row(read(), fixed(P + "/events")),
+    "GET /api/v1/projects/{project_id}/stream": Row(read(), fixed(P + "/stream")),
+}
