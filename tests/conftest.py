@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -101,8 +102,12 @@ async def reset_state(running: RunningServer) -> None:
 
 
 @pytest.fixture(scope="module", autouse=True)
-async def _clean_module(server: RunningServer) -> None:
+async def _clean_module(server: RunningServer) -> AsyncIterator[None]:
     await reset_state(server)
+    yield
+    # A socket or transport a module forgot to close is reported here, against that
+    # module, instead of whenever the garbage collector happens to run in a later test.
+    gc.collect()
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from taskmanager.kit.redis import create_pubsub_redis, create_redis
 from taskmanager.kit.responses import document_problems
 from taskmanager.logs import configure_logging
 from taskmanager.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from taskmanager.observability.metrics import include_router, instrument_engine, process_exiting
 from taskmanager.state import AppState, Resources
 
 logger = logging.getLogger("taskmanager.app")
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # first such login takes two argon2 runs and stands out by its timing.
         await asyncio.to_thread(warm_up)
         engine = create_engine(settings)
+        instrument_engine(engine)
         redis = create_redis(settings)
         resources = Resources(
             settings=settings,
@@ -70,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await resources.hub.stop()
             await redis.aclose()
             await engine.dispose()
+            process_exiting()
 
     app = FastAPI(
         title="Task Manager",
@@ -116,10 +119,12 @@ def _include_routers(app: FastAPI) -> None:
     from taskmanager.realtime.sse import router as sse_router
     from taskmanager.realtime.websocket import router as websocket_router
     from taskmanager.tasks.router import router as tasks_router
+    from taskmanager.observability.router import router as metrics_router
 
-    app.include_router(health_router)
-    app.include_router(auth_router, prefix="/api/v1")
-    app.include_router(websocket_router, prefix="/api/v1")
-    app.include_router(sse_router, prefix="/api/v1")
+    include_router(app, health_router)
+    include_router(app, metrics_router)
+    include_router(app, auth_router, prefix="/api/v1")
+    include_router(app, websocket_router, prefix="/api/v1")
+    include_router(app, sse_router, prefix="/api/v1")
     for router in (projects_router, tasks_router, labels_router, comments_router, events_router):
-        app.include_router(router, prefix="/api/v1")
+        include_router(app, router, prefix="/api/v1")

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import math
+import os
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Sequence
 from types import FrameType
 
@@ -29,7 +34,9 @@ def load_settings() -> Settings:
             value = error.get("input")
             shown = (
                 f" (got {value!r})"
-                if isinstance(value, str | int | float) and "URL" not in name
+                if isinstance(value, str | int | float)
+                and "URL" not in name
+                and "TOKEN" not in name  # never echo a secret
                 else ""
             )
             print(f"  {name}: {error['msg']}{shown}", file=sys.stderr)
@@ -37,8 +44,6 @@ def load_settings() -> Settings:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from taskmanager.logs import configure_logging
 
     settings = load_settings()
@@ -50,11 +55,41 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    metrics_dir = _metrics_dir(args.workers)
     # uvicorn shuts down gracefully on SIGTERM/SIGINT and then re-raises the signal into
     # the handler that was installed before it started; make that handler a clean exit 0.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _exit_cleanly)
-    print(f"taskmanager: serving on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
+    logging.getLogger("taskmanager.cli").info(
+        "serving", extra={"url": f"http://{args.host}:{args.port}", "workers": args.workers}
+    )
+    try:
+        _run_uvicorn(args, settings)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+    return 0
+
+
+def _metrics_dir(workers: int) -> str | None:
+    """With several workers, a fresh directory for their metric files (prometheus_client's
+    multiprocess mode); workers are spawned after this, so they all inherit it.
+
+    Fresh per serve: files left by an earlier run would add its counts to this one's.
+    """
+    if workers <= 1:
+        # One process: its own registry (with the process_* metrics too), never files
+        # that an earlier run may have left in a directory named by the environment.
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        return None
+    path = tempfile.mkdtemp(prefix="taskmanager-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    return path
+
+
+def _run_uvicorn(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
     uvicorn.run(
         "taskmanager.app:create_app",
         factory=True,
@@ -71,11 +106,11 @@ def _serve(args: argparse.Namespace) -> int:
         date_header=True,
         proxy_headers=True,
         forwarded_allow_ips=args.forwarded_allow_ips,
-        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) or None,
+        # Rounded up, never to None: None would mean waiting for ever, and 0 is "no grace".
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
         log_config=None,
         access_log=False,
     )
-    return 0
 
 
 def _exit_cleanly(_sig: int, _frame: FrameType | None) -> None:

@@ -7,7 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -90,7 +90,15 @@ class Settings(BaseSettings):
     )
     db_pool_size: int = Field(default=10, ge=1, description="PostgreSQL connection pool size.")
     shutdown_grace_seconds: float = Field(
-        default=10.0, ge=0, description="How long in-flight requests get to finish on SIGTERM."
+        default=10.0,
+        ge=0,
+        description="How long in-flight requests get to finish on SIGTERM/SIGINT (rounded up "
+        "to whole seconds; 0: not at all).",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="When set, `GET /metrics` requires `Authorization: Bearer <this token>`. "
+        "Unset: /metrics is open (keep it off the public network).",
     )
 
     @field_validator("allowed_origins", mode="before")
@@ -117,6 +125,15 @@ class Settings(BaseSettings):
         if value is None or value == "":
             return None
         scheme = value.split("://", 1)[0]
+    @field_validator("metrics_token")
+    @classmethod
+    def _check_metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value() == "":
+            return None
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (or unset)")
+        return value
+
         if scheme not in {"postgresql", "postgres", "postgresql+asyncpg", "sqlite+aiosqlite"}:
             raise ValueError("must start with postgresql:// (or sqlite+aiosqlite:// for tests)")
         return value

@@ -207,6 +207,12 @@ async def _dependency_down_handler(request: Request, exc: Exception) -> Response
         "dependency unavailable: %s", type(exc).__name__, extra={"path": request.url.path}
     )
     return problem_response(
+    from redis.exceptions import RedisError
+
+    from taskmanager.observability.metrics import REDIS_ERRORS
+
+    if isinstance(exc, RedisError):
+        REDIS_ERRORS.labels("request").inc()
         ServiceUnavailable(
             "A backing service is unavailable; retry shortly.", headers={"Retry-After": "1"}
         ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import logging
+import re
 import sys
 from typing import Any
 
@@ -38,9 +39,31 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
+# Headers that carry credentials, as libraries print them at DEBUG (uvicorn's WebSocket
+# protocol logs every handshake header, "< cookie: session=...").
+_SECRET_HEADER_RE = re.compile(
+    r"\b(authorization|proxy-authorization|cookie|set-cookie|x-csrf-token)(\s*[:=]\s*)[^\n]+",
+    re.IGNORECASE,
+)
+# Loggers whose DEBUG output is one line per database call, with its parameters.
+_CHATTY = ("aiosqlite",)
+
+
+class RedactSecrets(logging.Filter):
+    """Blanks credential headers in any record's message, whichever library logged it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _SECRET_HEADER_RE.sub(r"\1\2[redacted]", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
 def configure_logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(RedactSecrets())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -49,3 +72,5 @@ def configure_logging(level: str) -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
+    for name in _CHATTY:
+        logging.getLogger(name).setLevel(max(logging.INFO, logging.getLevelName(level)))

@@ -26,6 +26,7 @@ from taskmanager.errors import (
 )
 from taskmanager.logs import request_id_var
 
+from taskmanager.observability.metrics import observe_request, route_template
 access_log = logging.getLogger("taskmanager.access")
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -85,11 +86,29 @@ class RequestContextMiddleware:
         held_body: list[bytes] = []
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal status, held
-            if message["type"] == "http.response.start":
+        stream_started: float | None = None  # an event stream's start: its latency
+        ws_code: int | None = None  # a WebSocket's close code, whichever side closed
+        ws_accepted = False
+
+        async def receive_wrapper() -> Message:
+            nonlocal ws_code
+            message = await receive()
+            if message["type"] == "websocket.disconnect" and ws_code is None:
+                ws_code = int(message.get("code") or 1005)
+            return message
+
+            nonlocal status, held, stream_started, ws_code, ws_accepted
+            if message["type"] == "websocket.accept":
+                ws_accepted = True
+                access_log.info("websocket connect", extra=_ws_fields(scope, state, path))
+            elif message["type"] == "websocket.close" and ws_code is None:
+                ws_code = int(message.get("code") or 1000)
+            elif message["type"] == "http.response.start":
                 status = message["status"]
                 headers = MutableHeaders(scope=message)
                 headers["x-request-id"] = request_id
+                if headers.get("content-type", "").startswith("text/event-stream"):
+                    stream_started = time.perf_counter()
                 headers.setdefault("x-content-type-options", "nosniff")
                 headers.setdefault("referrer-policy", "no-referrer")
                 headers.setdefault("x-frame-options", "DENY")
@@ -111,7 +130,9 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_wrapper)
+            await self.app(
+                scope, receive_wrapper if scope["type"] == "websocket" else receive, send_wrapper
+            )
         except Exception:
             # Starlette's ServerErrorMiddleware (outside every middleware) would answer
             # without the headers above; answer here so a 500 carries them too. It still
@@ -130,23 +151,51 @@ class RequestContextMiddleware:
             raise
         finally:
             if scope["type"] == "http":
-                route = scope.get("route")
-                access_log.info(
+            duration = time.perf_counter() - started
+                route = route_template(scope)
+                method = scope.get("method", "")
+                # A stream lasts as long as its client stays: its latency is until it starts.
+                latency = duration if stream_started is None else stream_started - started
+                observe_request(method, route, status or 500, latency)
+                # Scrapes come every few seconds: routine ones only at DEBUG.
+                quiet = route == "/metrics" and status == 200
+                access_log.log(
+                    logging.DEBUG if quiet else logging.INFO,
                     "request",
                     extra={
-                        "method": scope.get("method"),
-                        "route": getattr(route, "path", None),
+                        "method": method,
+                        "route": route,
                         "path": path,
                         "status": status or 500,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                        "duration_ms": round(duration * 1000, 2),
                         "user_id": state.get("user_id"),
                         "client": (scope.get("client") or ("-",))[0],
                     },
                 )
             request_id_var.reset(token)
+            else:
+                # One line per end, accepted or refused at the handshake (403).
+                access_log.info(
+                    "websocket disconnect",
+                    extra={
+                        **_ws_fields(scope, state, path),
+                        "accepted": ws_accepted,
+                        "close_code": ws_code if ws_code is not None else 1006,
+                        "duration_ms": round(duration * 1000, 2),
+                    },
+                )
 
 
 LINGER_SECONDS = 2.0
+def _ws_fields(scope: Scope, state: MutableMapping[str, Any], path: str) -> dict[str, Any]:
+    return {
+        "route": route_template(scope),
+        "path": path,
+        "user_id": state.get("user_id"),
+        "client": (scope.get("client") or ("-",))[0],
+    }
+
+
 LINGER_MAX_BYTES = 16 * 1024 * 1024
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 

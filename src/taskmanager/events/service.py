@@ -15,6 +15,7 @@ from taskmanager.db import after_commit, utcnow
 from taskmanager.events.models import Event
 from taskmanager.events.schemas import EventName, EventRead
 from taskmanager.logs import request_id_var
+from taskmanager.observability.metrics import EVENTS_DROPPED, EVENTS_PUBLISHED, REDIS_ERRORS
 from taskmanager.projects.models import Project
 from taskmanager.state import Resources
 
@@ -97,7 +98,11 @@ async def publish_messages(resources: Resources, messages: list[tuple[str, bytes
                 pipe.publish(name, message)
             await pipe.execute()
     except Exception:
+        EVENTS_DROPPED.labels("publish_failed").inc(len(messages))
+        REDIS_ERRORS.labels("publish").inc()
         logger.warning("publishing %d event(s) failed", len(messages), exc_info=True)
+    else:
+        EVENTS_PUBLISHED.inc(len(messages))
 
 
 async def read_events(

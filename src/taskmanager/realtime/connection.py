@@ -12,6 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from taskmanager.observability.metrics import (
+    EVENTS_DELIVERED,
+    EVENTS_DROPPED,
+    SLOW_CONSUMERS_CLOSED,
+)
+
 if TYPE_CHECKING:
     from taskmanager.realtime.hub import Hub
 
@@ -139,8 +145,12 @@ class Connection:
 
     # -- what the hub and subscriptions call -------------------------------------------
     def send_event(self, event: LiveEvent) -> None:
-        self.hub.metrics.events_delivered += 1
-        self._put(self.format_event(event))
+        if self._put(self.format_event(event)):
+            EVENTS_DELIVERED.labels(self.kind).inc()
+        else:
+            EVENTS_DROPPED.labels(
+                "queue_full" if self.close_code == CLOSE_TRY_AGAIN_LATER else "closing"
+            ).inc()
 
     def send_control(self, message: dict[str, Any]) -> None:
         text = self.format_control(message)
@@ -210,15 +220,18 @@ class Connection:
             raise Closed(self.close_code, self.close_reason)
         return None
 
-    def _put(self, text: str) -> None:
+    def _put(self, text: str) -> bool:
+        """Queue `text`; False if it was not (closing, or the queue overflowed just now)."""
         if self.close_code is not None:
-            return
+            return False
         try:
             self.queue.put_nowait(text)
         except asyncio.QueueFull:
-            self.hub.metrics.slow_consumers_closed += 1
+            SLOW_CONSUMERS_CLOSED.inc()
             logger.info("closing a slow %s (send queue full)", self.kind)
             self.close(CLOSE_TRY_AGAIN_LATER, "Too slow: reconnect and resume with after_seq.")
+            return False
+        return True
 
 
 def iso_now() -> str:

@@ -14,7 +14,6 @@ import logging
 import time
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import cast
 
 import orjson
@@ -27,6 +26,12 @@ from taskmanager.auth.revocation import REVOCATION_CHANNEL
 from taskmanager.auth.sessions import SESSION_KEY
 from taskmanager.db import utcnow
 from taskmanager.events.service import event_to_message, read_events
+from taskmanager.observability.metrics import (
+    EVENTS_RECEIVED,
+    EVENTS_REPLAYED,
+    LIVE_CONNECTIONS,
+    REDIS_ERRORS,
+)
 from taskmanager.projects.models import Membership, Project
 from taskmanager.realtime.connection import (
     CLOSE_GOING_AWAY,
@@ -43,15 +48,6 @@ CATCH_UP_BATCH = 500
 PROJECT_PATTERN = "project:*"
 
 
-@dataclass
-class HubMetrics:
-    events_received: int = 0
-    events_delivered: int = 0
-    events_replayed: int = 0
-    slow_consumers_closed: int = 0
-    redis_errors: int = 0
-
-
 class SubscribeOutcome:
     SUBSCRIBED = "subscribed"
     RESYNC = "resync_required"
@@ -65,7 +61,6 @@ class Hub:
         self.pubsub_redis = pubsub_redis
         self.projects: dict[uuid.UUID, set[Subscription]] = defaultdict(set)
         self.connections: set[Connection] = set()
-        self.metrics = HubMetrics()
         self._tasks: list[asyncio.Task[None]] = []
         self._listening = asyncio.Event()
         self._all_gone = asyncio.Event()
@@ -104,12 +99,17 @@ class Hub:
 
     # -- connections and subscriptions ---------------------------------------------------
     def register(self, connection: Connection) -> None:
-        self.connections.add(connection)
+        if connection not in self.connections:
+            self.connections.add(connection)
+            LIVE_CONNECTIONS.labels(connection.kind).inc()
 
     def unregister(self, connection: Connection) -> None:
+        """Idempotent: a transport may call it from its close hook and again on exit."""
         for sub in list(connection.subscriptions.values()):
             self.drop(sub)
-        self.connections.discard(connection)
+        if connection in self.connections:
+            self.connections.discard(connection)
+            LIVE_CONNECTIONS.labels(connection.kind).dec()
         if not self.connections:
             self._all_gone.set()
 
@@ -191,7 +191,7 @@ class Hub:
                     await sub.connection.wait_writable()
                     if not sub.active:
                         return
-                    self.metrics.events_replayed += 1
+                    EVENTS_REPLAYED.inc()
                     sub.deliver(LiveEvent.parse(event_to_message(row)))
                 if len(rows) == CATCH_UP_BATCH:
                     continue
@@ -229,7 +229,7 @@ class Hub:
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
-                self.metrics.redis_errors += 1
+                REDIS_ERRORS.labels("realtime").inc()
                 self._listening.clear()
                 logger.warning("realtime: Redis subscriber lost (%s); retrying", type(exc).__name__)
                 await asyncio.sleep(backoff)
@@ -249,7 +249,7 @@ class Hub:
         except (ValueError, KeyError, TypeError):
             logger.warning("realtime: ignoring a malformed message on %s", name)
             return
-        self.metrics.events_received += 1
+        EVENTS_RECEIVED.inc()
         for sub in list(self.projects.get(event.project_id, ())):
             sub.offer(event)
 
@@ -344,7 +344,7 @@ class Hub:
         except (RedisError, OSError):
             # Sessions cannot be checked while Redis is down; live sockets stay (they get
             # nothing new meanwhile), new requests fail closed.
-            self.metrics.redis_errors += 1
+            REDIS_ERRORS.labels("realtime").inc()
             return
         now = time.time()
         for connection, absolute in zip(by_session, replies, strict=True):

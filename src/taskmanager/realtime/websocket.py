@@ -18,6 +18,7 @@ from taskmanager.auth import service as auth_service
 from taskmanager.auth.deps import get_session_store
 from taskmanager.errors import AppError
 from taskmanager.kit.permissions import Role, require_role
+from taskmanager.observability.metrics import REDIS_ERRORS
 from taskmanager.realtime.connection import CLOSE_UNAUTHORIZED, Closed, Connection, Identity
 from taskmanager.realtime.hub import Hub, SubscribeOutcome
 from taskmanager.state import Resources
@@ -79,6 +80,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     try:
         identity = await _authenticate(websocket, resources)
     except (RedisError, OSError):
+        REDIS_ERRORS.labels("websocket").inc()
         # The session store is down: fail closed, and say it is temporary.
         await websocket.accept()
         await websocket.send_text(
@@ -86,6 +88,9 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         )
         await websocket.close(code=CLOSE_INTERNAL_ERROR)
         return
+    if identity is not None:
+        # For the access log's connect/disconnect lines (the middleware writes them).
+        websocket.state.user_id = str(identity.user_id)
     await websocket.accept()
     if identity is None:
         await websocket.send_text(_error("unauthorized", "Log in or send a Bearer token."))
@@ -93,7 +98,6 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         return
     connection = WebSocketConnection(hub, identity, queue_size=settings.realtime_send_queue_size)
     hub.register(connection)
-    logger.info("websocket connected", extra={"user_id": str(identity.user_id)})
     writer = asyncio.create_task(_write(websocket, connection))
     reader = asyncio.create_task(_read(websocket, connection, hub, resources))
     connection.on_close = lambda: _unblock(writer, connection)
@@ -108,14 +112,6 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         for task in (reader, writer):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        client_code = reader.result() if reader.done() and not reader.cancelled() else None
-        logger.info(
-            "websocket disconnected",
-            extra={
-                "user_id": str(identity.user_id),
-                "close_code": connection.close_code or client_code or 1006,
-            },
-        )
 
 
 async def _read(

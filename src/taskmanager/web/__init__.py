@@ -40,7 +40,10 @@ class _WebMount(Mount):
         path: str = scope.get("path", "")
         if scope["type"] != "http" or path.startswith(_NOT_WEB):
             return Match.NONE, {}
-        return super().matches(scope)
+        match, child_scope = super().matches(scope)
+        if match is not Match.NONE:
+            child_scope["route"] = self  # for the metrics' and access log's route label
+        return match, child_scope
 
 
 def mount_web(app: FastAPI) -> None:

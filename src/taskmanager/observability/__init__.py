@@ -1,0 +1,1 @@
+"""Operations' view of the service: Prometheus metrics and their endpoint."""
