@@ -85,7 +85,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     document_problems(app)
     # Inside the body limit (bodies are bounded before it reads them), outside the routes.
     app.add_middleware(IdempotencyMiddleware, session_cookie_name=settings.session_cookie_name)
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout_seconds=settings.request_body_timeout_seconds,
+    )
     if settings.allowed_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -115,11 +119,11 @@ def _include_routers(app: FastAPI) -> None:
     from taskmanager.events.router import router as events_router
     from taskmanager.health.router import router as health_router
     from taskmanager.labels.router import router as labels_router
+    from taskmanager.observability.router import router as metrics_router
     from taskmanager.projects.router import router as projects_router
     from taskmanager.realtime.sse import router as sse_router
     from taskmanager.realtime.websocket import router as websocket_router
     from taskmanager.tasks.router import router as tasks_router
-    from taskmanager.observability.router import router as metrics_router
 
     include_router(app, health_router)
     include_router(app, metrics_router)

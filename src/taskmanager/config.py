@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1024 * 1024, ge=1024, description="Largest request body accepted (bytes)."
     )
+    request_body_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A request body must arrive in full within this time, else 408: a slow "
+        "or stalled upload cannot hold the server.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log level for the JSON logs."
     )
@@ -119,12 +125,6 @@ class Settings(BaseSettings):
             return [part.strip().rstrip("/") for part in text.split(",") if part.strip()]
         return value
 
-    @field_validator("database_url")
-    @classmethod
-    def _check_database_url(cls, value: str | None) -> str | None:
-        if value is None or value == "":
-            return None
-        scheme = value.split("://", 1)[0]
     @field_validator("metrics_token")
     @classmethod
     def _check_metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
@@ -134,6 +134,12 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 16 characters (or unset)")
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        scheme = value.split("://", 1)[0]
         if scheme not in {"postgresql", "postgres", "postgresql+asyncpg", "sqlite+aiosqlite"}:
             raise ValueError("must start with postgresql:// (or sqlite+aiosqlite:// for tests)")
         return value

@@ -73,6 +73,10 @@ class PreconditionFailed(AppError):
     status, title, code = 412, "Precondition Failed", "precondition_failed"
 
 
+class RequestTimeout(AppError):
+    status, title, code = 408, "Request Timeout", "request_timeout"
+
+
 class PayloadTooLarge(AppError):
     status, title, code = 413, "Payload Too Large", "payload_too_large"
 
@@ -203,16 +207,16 @@ async def _unhandled_handler(request: Request, exc: Exception) -> Response:
 async def _dependency_down_handler(request: Request, exc: Exception) -> Response:
     # A lost database or Redis connection is the operator's problem, not the client's:
     # answer 503 so clients retry, and never leak driver messages.
-    logger.warning(
-        "dependency unavailable: %s", type(exc).__name__, extra={"path": request.url.path}
-    )
-    return problem_response(
     from redis.exceptions import RedisError
 
     from taskmanager.observability.metrics import REDIS_ERRORS
 
     if isinstance(exc, RedisError):
         REDIS_ERRORS.labels("request").inc()
+    logger.warning(
+        "dependency unavailable: %s", type(exc).__name__, extra={"path": request.url.path}
+    )
+    return problem_response(
         ServiceUnavailable(
             "A backing service is unavailable; retry shortly.", headers={"Retry-After": "1"}
         ),

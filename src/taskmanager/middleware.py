@@ -20,13 +20,14 @@ from taskmanager.errors import (
     PROBLEM_JSON,
     AppError,
     PayloadTooLarge,
+    RequestTimeout,
     UnsupportedMediaType,
     problem_body,
     problem_response,
 )
 from taskmanager.logs import request_id_var
-
 from taskmanager.observability.metrics import observe_request, route_template
+
 access_log = logging.getLogger("taskmanager.access")
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -85,7 +86,6 @@ class RequestContextMiddleware:
         held: Message | None = None  # a docs page's start, until its body gives the hashes
         held_body: list[bytes] = []
 
-        async def send_wrapper(message: Message) -> None:
         stream_started: float | None = None  # an event stream's start: its latency
         ws_code: int | None = None  # a WebSocket's close code, whichever side closed
         ws_accepted = False
@@ -97,6 +97,7 @@ class RequestContextMiddleware:
                 ws_code = int(message.get("code") or 1005)
             return message
 
+        async def send_wrapper(message: Message) -> None:
             nonlocal status, held, stream_started, ws_code, ws_accepted
             if message["type"] == "websocket.accept":
                 ws_accepted = True
@@ -106,9 +107,9 @@ class RequestContextMiddleware:
             elif message["type"] == "http.response.start":
                 status = message["status"]
                 headers = MutableHeaders(scope=message)
-                headers["x-request-id"] = request_id
                 if headers.get("content-type", "").startswith("text/event-stream"):
                     stream_started = time.perf_counter()
+                headers["x-request-id"] = request_id
                 headers.setdefault("x-content-type-options", "nosniff")
                 headers.setdefault("referrer-policy", "no-referrer")
                 headers.setdefault("x-frame-options", "DENY")
@@ -150,8 +151,8 @@ class RequestContextMiddleware:
                 )
             raise
         finally:
-            if scope["type"] == "http":
             duration = time.perf_counter() - started
+            if scope["type"] == "http":
                 route = route_template(scope)
                 method = scope.get("method", "")
                 # A stream lasts as long as its client stays: its latency is until it starts.
@@ -172,7 +173,6 @@ class RequestContextMiddleware:
                         "client": (scope.get("client") or ("-",))[0],
                     },
                 )
-            request_id_var.reset(token)
             else:
                 # One line per end, accepted or refused at the handshake (403).
                 access_log.info(
@@ -184,9 +184,9 @@ class RequestContextMiddleware:
                         "duration_ms": round(duration * 1000, 2),
                     },
                 )
+            request_id_var.reset(token)
 
 
-LINGER_SECONDS = 2.0
 def _ws_fields(scope: Scope, state: MutableMapping[str, Any], path: str) -> dict[str, Any]:
     return {
         "route": route_template(scope),
@@ -196,8 +196,13 @@ def _ws_fields(scope: Scope, state: MutableMapping[str, Any], path: str) -> dict
     }
 
 
+LINGER_SECONDS = 2.0
 LINGER_MAX_BYTES = 16 * 1024 * 1024
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class _TooLarge(Exception):
+    """The body passed the limit while being read (control flow inside BodyLimitMiddleware)."""
 
 
 def _is_json(content_type: str) -> bool:
@@ -208,15 +213,19 @@ def _is_json(content_type: str) -> bool:
 
 
 class BodyLimitMiddleware:
-    """Rejects bodies over the limit (413) before reading them all, and non-JSON bodies (415).
+    """Rejects bodies over the limit (413) before reading them all, bodies that do not
+    arrive in time (408), and non-JSON bodies (415).
 
     The body is read here, bounded by the limit, and replayed to the app, so a chunked
     upload without Content-Length cannot make the app buffer more than the limit either.
+    The time bound is for the whole body, not per chunk: a client dribbling a byte now
+    and then would reset a per-chunk timer forever.
     """
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, body_timeout_seconds: float) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_timeout_seconds = body_timeout_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
@@ -233,22 +242,17 @@ class BodyLimitMiddleware:
                 await self._reject(scope, send, self._too_large())
                 return
         chunks: list[bytes] = []
-        size = 0
-        more = True
         disconnect: Message | None = None
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                disconnect = message
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                await self._linger(receive)
-                await self._reject(scope, send, self._too_large())
-                return
-            chunks.append(chunk)
-            more = message.get("more_body", False)
+        try:
+            async with asyncio.timeout(self.body_timeout_seconds):
+                disconnect = await self._read(receive, chunks)
+        except TimeoutError:
+            await self._reject(scope, send, self._timed_out())
+            return
+        except _TooLarge:
+            await self._linger(receive)
+            await self._reject(scope, send, self._too_large())
+            return
         body = b"".join(chunks)
         if body and not _is_json(headers.get("content-type", "")):
             await self._reject(
@@ -272,6 +276,22 @@ class BodyLimitMiddleware:
 
         await self.app(scope, replay, send)
 
+    async def _read(self, receive: Receive, chunks: list[bytes]) -> Message | None:
+        """Append the body's chunks to `chunks`; the client's disconnect message, if any."""
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return message
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise _TooLarge
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        return None
+
     async def _linger(self, receive: Receive) -> None:
         """Discard (never buffer) a bounded amount of the rest of the body before the 413.
 
@@ -292,6 +312,11 @@ class BodyLimitMiddleware:
                         return
         except TimeoutError:
             return
+
+    def _timed_out(self) -> RequestTimeout:
+        return RequestTimeout(
+            f"The request body did not arrive within {self.body_timeout_seconds:g} seconds."
+        )
 
     def _too_large(self) -> PayloadTooLarge:
         return PayloadTooLarge(f"Request body is larger than {self.max_body_bytes} bytes.")
