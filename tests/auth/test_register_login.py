@@ -92,6 +92,8 @@ async def test_register_validation(client: ApiClient) -> None:
         ),
         ({"email": unique_email(), "password": "password123", "display_name": "A"}, "password"),
         ({"email": unique_email(), "password": PASSWORD}, "display_name"),
+        # Found by schemathesis: NUL in text was a 500 on PostgreSQL (register and login).
+        ({"email": unique_email(), "password": PASSWORD, "display_name": "a\x00"}, "display_name"),
         (
             {"email": unique_email(), "password": PASSWORD, "display_name": "A", "is_admin": True},
             "is_admin",
@@ -103,6 +105,8 @@ async def test_register_validation(client: ApiClient) -> None:
     short_email = str(cases[1][0]["email"])
     response = await client.post(LOGIN, json={"email": short_email, "password": "short"})
     assert_problem(response, 401)
+    nul_login = await client.post(LOGIN, json={"email": "a\x00@example.com", "password": "x"})
+    assert_problem(nul_login, 422, field="email")
 
 
 async def test_common_password_rejected_case_insensitively(client: ApiClient) -> None:

@@ -67,7 +67,7 @@ async def test_resume_point_out_of_range_is_422(team: Team) -> None:
     url = f"{API}/projects/{team.project_id}/stream"
     viewer = team["viewer"]
     # "²" passes str.isdigit() but not int(): it used to be a 500.
-    superscript = await viewer.get(url, headers={"Last-Event-ID": "²".encode("latin-1")})
+    superscript = await viewer.get(url, headers={b"Last-Event-ID": "²".encode("latin-1")})
     assert_problem(superscript, 422, field="Last-Event-ID")
     past_bigint = str(2**63)
     assert_problem(await viewer.get(url, headers={"Last-Event-ID": past_bigint}), 422)

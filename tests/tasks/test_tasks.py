@@ -91,6 +91,7 @@ async def test_defaults_and_new_tasks_go_last(team: Team) -> None:
         ({"title": ""}, "title"),
         ({"title": "   "}, "title"),
         ({"title": "x" * 201}, "title"),
+        ({"title": "a\x00b"}, "title"),  # PostgreSQL cannot store NUL: 422, never a 500
         ({"title": "ok", "description": "x" * 20001}, "description"),
         ({"title": "ok", "status": "blocked"}, "status"),
         ({"title": "ok", "priority": "critical"}, "priority"),

@@ -10,15 +10,10 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from taskmanager.auth.passwords import MAX_LENGTH, MIN_LENGTH
 from taskmanager.kit.examples import CREATED_AT, TOKEN_ID, UPDATED_AT, USER_ID, examples
+from taskmanager.kit.schemas import StrictModel
 
 Password = Annotated[str, Field(min_length=MIN_LENGTH, max_length=MAX_LENGTH)]
 DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-
-
-class StrictModel(BaseModel):
-    """Unknown fields are an error, so a client cannot set what it should not."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class UserCreate(StrictModel):

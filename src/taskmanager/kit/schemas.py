@@ -5,13 +5,30 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, field_validator
+
+
+def reject_nul(value: Any) -> Any:
+    """Text may not contain U+0000: PostgreSQL cannot store it (the driver error was a 500)."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("must not contain the NUL character (U+0000)")
+    return value
+
+
+NoNul = AfterValidator(reject_nul)
+"""For text taken outside a request body (e.g. a search query parameter)."""
 
 
 class StrictModel(BaseModel):
-    """Request bodies: unknown fields are an error (no mass assignment)."""
+    """Request bodies: unknown fields are an error (no mass assignment), and no text holds
+    NUL, so both backends answer the same 422 at the field."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        return reject_nul(value)
 
 
 def reject_null(value: Any) -> Any:

@@ -12,6 +12,7 @@ from taskmanager.auth.deps import CurrentUser
 from taskmanager.db import SessionDep
 from taskmanager.kit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from taskmanager.kit.responses import AUTHENTICATED, JSON_BODY, problems
+from taskmanager.kit.schemas import NoNul
 from taskmanager.tasks import service
 from taskmanager.tasks.models import Task
 from taskmanager.tasks.schemas import (
@@ -90,6 +91,7 @@ async def list_tasks(
     ] = None,
     q: Annotated[
         str | None,
+        NoNul,
         Query(
             min_length=1,
             max_length=200,
