@@ -28,17 +28,21 @@ class AppState(TypedDict):
     resources: Resources
 
 
-def get_resources(request: Request) -> Resources:
+# The dependencies below are `async def` although they never await: FastAPI runs a plain
+# `def` dependency in its thread pool, a thread hop (and GIL hand-off) on every request.
+async def get_resources(request: Request) -> Resources:
     resources: Resources = request.state.resources
     return resources
 
 
-def get_redis(request: Request) -> Redis:
-    return get_resources(request).redis
+async def get_redis(request: Request) -> Redis:
+    redis: Redis = request.state.resources.redis
+    return redis
 
 
-def get_settings(request: Request) -> Settings:
-    return get_resources(request).settings
+async def get_settings(request: Request) -> Settings:
+    settings: Settings = request.state.resources.settings
+    return settings
 
 
 ResourcesDep = Annotated[Resources, Depends(get_resources)]

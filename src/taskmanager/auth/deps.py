@@ -42,11 +42,16 @@ def get_session_store(resources: ResourcesDep) -> SessionStore:
     )
 
 
-def get_login_throttle(resources: ResourcesDep) -> LoginThrottle:
+# Dependencies are `async def` so FastAPI calls them inline, not through its thread pool.
+async def _session_store_dep(resources: ResourcesDep) -> SessionStore:
+    return get_session_store(resources)
+
+
+async def get_login_throttle(resources: ResourcesDep) -> LoginThrottle:
     return LoginThrottle(resources.redis, resources.settings)
 
 
-SessionStoreDep = Annotated[SessionStore, Depends(get_session_store)]
+SessionStoreDep = Annotated[SessionStore, Depends(_session_store_dep)]
 LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
 
 
@@ -97,7 +102,9 @@ async def _authenticate(
     return Principal(user=session_user, session=data)
 
 
-def require_browser_session(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+async def require_browser_session(
+    principal: Annotated[Principal, Depends(get_principal)],
+) -> Principal:
     """Credential management needs a logged-in session: a token cannot mint or widen access."""
     if principal.session is None:
         raise Forbidden("This action needs a logged-in session, not an API token.")
