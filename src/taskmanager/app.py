@@ -85,7 +85,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     document_problems(app)
     # Inside the body limit (bodies are bounded before it reads them), outside the routes.
     app.add_middleware(IdempotencyMiddleware, session_cookie_name=settings.session_cookie_name)
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout_seconds=settings.request_body_timeout_seconds,
+    )
     if settings.allowed_origins:
         app.add_middleware(
             CORSMiddleware,

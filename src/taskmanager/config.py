@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1024 * 1024, ge=1024, description="Largest request body accepted (bytes)."
     )
+    request_body_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A request body must arrive in full within this time, else 408: a slow "
+        "or stalled upload cannot hold the server.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log level for the JSON logs."
     )

@@ -73,6 +73,10 @@ class PreconditionFailed(AppError):
     status, title, code = 412, "Precondition Failed", "precondition_failed"
 
 
+class RequestTimeout(AppError):
+    status, title, code = 408, "Request Timeout", "request_timeout"
+
+
 class PayloadTooLarge(AppError):
     status, title, code = 413, "Payload Too Large", "payload_too_large"
 

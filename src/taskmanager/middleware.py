@@ -20,6 +20,7 @@ from taskmanager.errors import (
     PROBLEM_JSON,
     AppError,
     PayloadTooLarge,
+    RequestTimeout,
     UnsupportedMediaType,
     problem_body,
     problem_response,
@@ -212,15 +213,19 @@ def _is_json(content_type: str) -> bool:
 
 
 class BodyLimitMiddleware:
-    """Rejects bodies over the limit (413) before reading them all, and non-JSON bodies (415).
+    """Rejects bodies over the limit (413) before reading them all, bodies that do not
+    arrive in time (408), and non-JSON bodies (415).
 
     The body is read here, bounded by the limit, and replayed to the app, so a chunked
     upload without Content-Length cannot make the app buffer more than the limit either.
+    The time bound is for the whole body, not per chunk: a client dribbling a byte now
+    and then would reset a per-chunk timer forever.
     """
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, body_timeout_seconds: float) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_timeout_seconds = body_timeout_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
@@ -237,22 +242,17 @@ class BodyLimitMiddleware:
                 await self._reject(scope, send, self._too_large())
                 return
         chunks: list[bytes] = []
-        size = 0
-        more = True
         disconnect: Message | None = None
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                disconnect = message
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                await self._linger(receive)
-                await self._reject(scope, send, self._too_large())
-                return
-            chunks.append(chunk)
-            more = message.get("more_body", False)
+        try:
+            async with asyncio.timeout(self.body_timeout_seconds):
+                disconnect = await self._read(receive, chunks)
+        except TimeoutError:
+            await self._reject(scope, send, self._timed_out())
+            return
+        except _TooLarge:
+            await self._linger(receive)
+            await self._reject(scope, send, self._too_large())
+            return
         body = b"".join(chunks)
         if body and not _is_json(headers.get("content-type", "")):
             await self._reject(
@@ -276,6 +276,22 @@ class BodyLimitMiddleware:
 
         await self.app(scope, replay, send)
 
+    async def _read(self, receive: Receive, chunks: list[bytes]) -> Message | None:
+        """Append the body's chunks to `chunks`; the client's disconnect message, if any."""
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return message
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise _TooLarge
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        return None
+
     async def _linger(self, receive: Receive) -> None:
         """Discard (never buffer) a bounded amount of the rest of the body before the 413.
 
@@ -296,6 +312,11 @@ class BodyLimitMiddleware:
                         return
         except TimeoutError:
             return
+
+    def _timed_out(self) -> RequestTimeout:
+        return RequestTimeout(
+            f"The request body did not arrive within {self.body_timeout_seconds:g} seconds."
+        )
 
     def _too_large(self) -> PayloadTooLarge:
         return PayloadTooLarge(f"Request body is larger than {self.max_body_bytes} bytes.")

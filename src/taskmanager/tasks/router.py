@@ -90,8 +90,7 @@ async def list_tasks(
         AwareDatetime | None, Query(description="due_at >= this (RFC 3339 with offset)")
     ] = None,
     q: Annotated[
-        str | None,
-        NoNul,
+        Annotated[str, NoNul] | None,
         Query(
             min_length=1,
             max_length=200,
