@@ -139,11 +139,15 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
 def instrument_engine(engine: AsyncEngine) -> None:
     """Count pooled connections in use through the pool's own checkout/checkin events."""
 
-    def on_checkout(*_args: Any) -> None:
+    # Paired through the connection record: SQLAlchemy may check in a connection it never
+    # reported checked out (its first connect), which must not take the gauge below zero.
+    def on_checkout(_dbapi: Any, record: Any, _proxy: Any) -> None:
+        record.info["_tm_in_use"] = True
         DB_POOL_IN_USE.inc()
 
-    def on_checkin(*_args: Any) -> None:
-        DB_POOL_IN_USE.dec()
+    def on_checkin(_dbapi: Any, record: Any) -> None:
+        if record is not None and record.info.pop("_tm_in_use", False):
+            DB_POOL_IN_USE.dec()
 
     event.listen(engine.sync_engine.pool, "checkout", on_checkout)
     event.listen(engine.sync_engine.pool, "checkin", on_checkin)
