@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Select, exists, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from taskmanager.db import utcnow
 from taskmanager.errors import NotFound, PreconditionFailed, ValidationFailed
@@ -176,13 +176,14 @@ def _readable_task(task_id: uuid.UUID, user_id: uuid.UUID) -> Select[Task]:
             (Membership.project_id == Task.project_id) & (Membership.user_id == user_id),
         )
         .where(Task.id == task_id)
-        .options(selectinload(Task.labels))
+        # One task: its labels come in the same round trip (selectinload would add one).
+        .options(joinedload(Task.labels))
     )
 
 
 async def get_task(session: AsyncSession, *, task_id: uuid.UUID, user_id: uuid.UUID) -> Task:
     """A task of a project the caller is a member of (any role), else TaskNotFound."""
-    task = await session.scalar(_readable_task(task_id, user_id))
+    task = (await session.execute(_readable_task(task_id, user_id))).unique().scalar()
     if task is None:
         raise TaskNotFound()
     return task
