@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: serve test test-embedded test-postgres soak lint format docs install clean
+.PHONY: serve test test-embedded test-postgres soak fuzz lint format docs install clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is required"'
@@ -31,6 +31,11 @@ test-postgres: $(STAMP)
 SOAK_SECONDS ?= 600
 soak: $(STAMP)  ## the fault-injection soak for SOAK_SECONDS (default 10 min; CI runs 60 s)
 	TM_TEST_BACKEND=postgres TM_SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/pytest tests/faults/test_soak.py -s $(ARGS)
+
+FUZZ_EXAMPLES ?= 300
+fuzz: $(STAMP)  ## schemathesis, long random run: FUZZ_EXAMPLES per operation and mode, both backends
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) TM_TEST_BACKEND=embedded $(BIN)/pytest tests/fuzz $(ARGS)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) TM_TEST_BACKEND=postgres $(BIN)/pytest tests/fuzz $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
