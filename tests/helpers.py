@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import httpx
@@ -69,6 +70,18 @@ def assert_problem(
 
 API = "/api/v1"
 ROLES = ("owner", "admin", "member", "viewer")
+# What a read of anything in the project answers to each caller: every member may read,
+# an outsider sees a 404 (the project's existence is not disclosed), nobody signed in a 401.
+MEMBERS_READ: Mapping[str, int] = MappingProxyType(
+    {
+        "owner": 200,
+        "admin": 200,
+        "member": 200,
+        "viewer": 200,
+        "outsider": 404,
+        "anonymous": 401,
+    }
+)
 
 
 class Team:
@@ -182,7 +195,7 @@ async def team(server: RunningServer, team_users: dict[str, ApiClient]) -> Async
 
 async def expect_statuses(
     team: Team,
-    expected: dict[str, int],
+    expected: Mapping[str, int],
     call: Callable[[ApiClient, str], Awaitable[httpx.Response]],
 ) -> None:
     """Run `call(client, role)` for each role and check its status (problem+json on errors)."""

@@ -6,7 +6,16 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import API, Team, assert_problem, create_task, events, expect_statuses, last_seq
+from tests.helpers import (
+    API,
+    MEMBERS_READ,
+    Team,
+    assert_problem,
+    create_task,
+    events,
+    expect_statuses,
+    last_seq,
+)
 
 
 async def _comment(
@@ -80,14 +89,7 @@ async def test_role_matrix_on_task_comments(team: Team) -> None:
     url = f"{API}/tasks/{task['id']}/comments"
     await expect_statuses(
         team,
-        {
-            "owner": 200,
-            "admin": 200,
-            "member": 200,
-            "viewer": 200,
-            "outsider": 404,
-            "anonymous": 401,
-        },
+        MEMBERS_READ,
         lambda c, _r: c.get(url),
     )
     seq = await last_seq(team["owner"], team.project_id)

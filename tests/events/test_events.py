@@ -20,7 +20,15 @@ from taskmanager.events.service import (
 )
 from taskmanager.projects.models import Project
 from taskmanager.state import Resources
-from tests.helpers import API, Team, assert_problem, create_task, events, expect_statuses
+from tests.helpers import (
+    API,
+    MEMBERS_READ,
+    Team,
+    assert_problem,
+    create_task,
+    events,
+    expect_statuses,
+)
 from tests.server import RunningServer
 
 CONTRACT_NAMES = {
@@ -68,14 +76,7 @@ async def test_roles_and_validation(team: Team) -> None:
     url = f"{API}/projects/{team.project_id}/events"
     await expect_statuses(
         team,
-        {
-            "owner": 200,
-            "admin": 200,
-            "member": 200,
-            "viewer": 200,
-            "outsider": 404,
-            "anonymous": 401,
-        },
+        MEMBERS_READ,
         lambda c, _r: c.get(url),
     )
     for params, field in (

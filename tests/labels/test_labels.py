@@ -6,7 +6,16 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import API, Team, assert_problem, create_task, events, expect_statuses, last_seq
+from tests.helpers import (
+    API,
+    MEMBERS_READ,
+    Team,
+    assert_problem,
+    create_task,
+    events,
+    expect_statuses,
+    last_seq,
+)
 
 
 async def _label(team: Team, name: str = "bug", color: str = "#FF0000") -> dict[str, Any]:
@@ -122,14 +131,7 @@ async def test_role_matrix(team: Team) -> None:
     list_url = f"{API}/projects/{pid}/labels"
     await expect_statuses(
         team,
-        {
-            "owner": 200,
-            "admin": 200,
-            "member": 200,
-            "viewer": 200,
-            "outsider": 404,
-            "anonymous": 401,
-        },
+        MEMBERS_READ,
         lambda c, _r: c.get(list_url),
     )
     seq = await last_seq(team["owner"], pid)

@@ -6,6 +6,7 @@ import pytest
 
 from tests.helpers import (
     API,
+    MEMBERS_READ,
     ApiClient,
     Team,
     assert_problem,
@@ -32,14 +33,7 @@ async def test_list_members(team: Team) -> None:
     url = f"{API}/projects/{team.project_id}/members"
     await expect_statuses(
         team,
-        {
-            "owner": 200,
-            "admin": 200,
-            "member": 200,
-            "viewer": 200,
-            "outsider": 404,
-            "anonymous": 401,
-        },
+        MEMBERS_READ,
         lambda c, _r: c.get(url),
     )
     members = (await team["viewer"].get(url)).json()

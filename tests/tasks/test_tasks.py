@@ -8,6 +8,7 @@ import pytest
 
 from tests.helpers import (
     API,
+    MEMBERS_READ,
     Team,
     assert_problem,
     create_task,
@@ -96,6 +97,7 @@ async def test_defaults_and_new_tasks_go_last(team: Team) -> None:
         ({"title": "ok", "status": "blocked"}, "status"),
         ({"title": "ok", "priority": "critical"}, "priority"),
         ({"title": "ok", "due_at": "tomorrow"}, "due_at"),
+        ({"title": "ok", "due_at": 1767225600}, "due_at"),  # not read as Unix time
         ({"title": "ok", "due_at": "2026-13-01T00:00:00Z"}, "due_at"),
         ({"title": "ok", "due_at": "2026-12-01T00:00:00"}, "due_at"),
         ({"title": "ok", "assignee_id": "nope"}, "assignee_id"),
@@ -153,16 +155,8 @@ async def test_role_matrix(team: Team) -> None:
     pid = team.project_id
     task = await create_task(team["member"], pid)
     url = f"{API}/tasks/{task['id']}"
-    read = {
-        "owner": 200,
-        "admin": 200,
-        "member": 200,
-        "viewer": 200,
-        "outsider": 404,
-        "anonymous": 401,
-    }
-    await expect_statuses(team, read, lambda c, _r: c.get(url))
-    await expect_statuses(team, read, lambda c, _r: c.get(f"{API}/projects/{pid}/tasks"))
+    await expect_statuses(team, MEMBERS_READ, lambda c, _r: c.get(url))
+    await expect_statuses(team, MEMBERS_READ, lambda c, _r: c.get(f"{API}/projects/{pid}/tasks"))
     seq = await last_seq(team["owner"], pid)
     denied = {"viewer": 403, "outsider": 404, "anonymous": 401}
     await expect_statuses(
