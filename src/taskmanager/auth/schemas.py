@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictInt, StringConstraints
 
 from taskmanager.auth.passwords import MAX_LENGTH, MIN_LENGTH
 from taskmanager.kit.examples import CREATED_AT, TOKEN_ID, UPDATED_AT, USER_ID, examples
@@ -103,7 +103,7 @@ class SessionRead(BaseModel):
 
 class TokenCreate(StrictModel):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    expires_in_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+    expires_in_days: Annotated[StrictInt, Field(ge=1, le=3650)] | None = None  # not 5.0 or "5"
 
     model_config = ConfigDict(json_schema_extra=examples({"name": "ci", "expires_in_days": 90}))
 

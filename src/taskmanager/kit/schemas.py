@@ -5,7 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    field_validator,
+)
 
 
 def reject_nul(value: Any) -> Any:
@@ -42,5 +49,12 @@ def _to_utc(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
-UTCDateTimeIn = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+def _require_text(value: Any) -> Any:
+    # pydantic would read a number as Unix time; the contract says RFC 3339 text.
+    if isinstance(value, int | float):
+        raise ValueError("must be an RFC 3339 date-time string")
+    return value
+
+
+UTCDateTimeIn = Annotated[AwareDatetime, BeforeValidator(_require_text), AfterValidator(_to_utc)]
 """A datetime input that must carry an offset; stored and returned in UTC."""

@@ -6,7 +6,15 @@ import datetime as dt
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StrictBool,
+    StringConstraints,
+    field_validator,
+)
 
 from taskmanager.kit.examples import (
     CREATED_AT,
@@ -35,7 +43,8 @@ class ProjectCreate(StrictModel):
 class ProjectUpdate(StrictModel):
     name: ProjectName | None = None
     description: ProjectDescription | None = None
-    archived: bool | None = Field(
+    # Strict: pydantic would take 0, 0.0 or "no" for false.
+    archived: StrictBool | None = Field(
         default=None, description="Archived projects are read-only until unarchived."
     )
 
