@@ -62,6 +62,7 @@ DESCRIPTIONS: dict[int, str] = {
     409: "Conflict (see `code`): e.g. `project_archived` (read-only project), or "
     "`idempotency_in_flight` (the first request with this Idempotency-Key still runs)",
     412: "If-Match does not match the current version; nothing changed",
+    408: "The body did not arrive in full in time (REQUEST_BODY_TIMEOUT_SECONDS)",
     413: "Body too large (MAX_BODY_BYTES)",
     415: "Body is not JSON",
     422: "Validation failed (see `errors`)",
@@ -71,8 +72,9 @@ DESCRIPTIONS: dict[int, str] = {
 
 # Every /api/v1 route that needs a caller: no valid credential, or a backing service down.
 AUTHENTICATED = (401, 503)
-# A route taking a JSON body: malformed (400), too large (413), not JSON (415), invalid (422).
-JSON_BODY = (400, 413, 415, 422)
+# A route taking a JSON body: malformed (400), too slow to arrive (408), too large (413),
+# not JSON (415), invalid (422).
+JSON_BODY = (400, 408, 413, 415, 422)
 
 
 def problems(*statuses: int, notes: Mapping[int, str] | None = None) -> Responses:
