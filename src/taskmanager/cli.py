@@ -99,6 +99,9 @@ def _run_uvicorn(args: argparse.Namespace, settings: Settings) -> None:
         loop="uvloop",
         http="httptools",
         ws="websockets-sansio",
+        # No permessage-deflate: compression runs per connection (its own zlib context,
+        # ~40 KiB each, and one compress per subscriber per event) for small JSON events.
+        ws_per_message_deflate=False,
         server_header=False,
         ws_max_size=settings.ws_max_message_bytes,
         ws_ping_interval=20.0,
