@@ -62,6 +62,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         resources.hub = Hub(resources, pubsub_redis=create_pubsub_redis(settings, redis))
         await resources.hub.start()
+        from taskmanager.events.retention import RetentionJob
+
+        resources.retention = RetentionJob(resources)
+        resources.retention.start()
         from taskmanager.realtime import shutdown
 
         restore_signals = shutdown.install(resources.hub)
@@ -69,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield {"resources": resources}
         finally:
             restore_signals()
+            await resources.retention.stop()
             await resources.hub.stop()
             await redis.aclose()
             await engine.dispose()

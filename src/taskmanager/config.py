@@ -73,6 +73,18 @@ class Settings(BaseSettings):
     event_retention_min_events: int = Field(
         default=1000, ge=0, description="...but the latest this many per project are always kept."
     )
+    event_retention_interval_seconds: float = Field(
+        default=3600.0,
+        ge=0,
+        description="How often each instance prunes the event log (with jitter; the first "
+        "round comes within 5 minutes of start; one instance at a time). 0: never.",
+    )
+    event_retention_batch_size: int = Field(
+        default=1000,
+        ge=1,
+        description="Events deleted per transaction while pruning: short locks, however "
+        "large the backlog.",
+    )
     realtime_send_queue_size: int = Field(
         default=256,
         ge=8,

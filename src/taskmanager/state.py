@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from taskmanager.config import Settings
 
 if TYPE_CHECKING:
+    from taskmanager.events.retention import RetentionJob
     from taskmanager.realtime.hub import Hub
 
 
@@ -22,6 +23,7 @@ class Resources:
     session_factory: async_sessionmaker[AsyncSession]
     redis: Redis
     hub: Hub = field(init=False)
+    retention: RetentionJob = field(init=False)
 
 
 class AppState(TypedDict):

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskmanager.db import after_commit, utcnow
@@ -130,6 +130,30 @@ async def prune_events(session: AsyncSession, *, older_than: dt.datetime, keep_l
     result = await session.execute(
         delete(Event)
         .where(Event.at < older_than, Event.seq <= latest_kept)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def prune_batch(
+    session: AsyncSession, *, older_than: dt.datetime, keep_latest: int, limit: int
+) -> int:
+    """Delete at most `limit` of the events `prune_events` would delete; returns how many.
+
+    Bounded so a large backlog is pruned in many short transactions, not one long one.
+    SKIP LOCKED (PostgreSQL; SQLite has no row locks) passes over rows another transaction
+    holds, e.g. a project being deleted, instead of waiting on them or deadlocking.
+    """
+    victims = (
+        select(Event.project_id, Event.seq)
+        .join(Project, Project.id == Event.project_id)
+        .where(Event.at < older_than, Event.seq <= Project.event_seq - keep_latest)
+        .limit(limit)
+        .with_for_update(of=Event, skip_locked=True)
+    )
+    result = await session.execute(
+        delete(Event)
+        .where(tuple_(Event.project_id, Event.seq).in_(victims))
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)

@@ -75,6 +75,15 @@ EVENTS_DROPPED = Counter(
     "log), or publishing to Redis failed (subscribers catch up from the log).",
     ["reason"],
 )
+EVENTS_PRUNED = Counter(
+    "taskmanager_events_pruned", "Events deleted from the log by the retention job."
+)
+RETENTION_ROUNDS = Counter(
+    "taskmanager_event_retention_rounds",
+    "Rounds of the retention job, by outcome: done, skipped (another instance held the "
+    "lock) or failed (logged; retried next round).",
+    ["outcome"],
+)
 SLOW_CONSUMERS_CLOSED = Counter(
     "taskmanager_realtime_slow_consumers_closed",
     "Live clients closed (1013) because their send queue overflowed.",
