@@ -18,6 +18,7 @@ from taskmanager.config import Settings
 from taskmanager.models import Base
 from tests import backends
 from tests.helpers import ApiClient
+from tests.processes import RedisProcess, migrated_database, running_redis
 from tests.server import RunningServer, run_server
 
 SKIPPED_REASON: list[str] = []
@@ -129,6 +130,20 @@ async def make_client(server: RunningServer) -> AsyncIterator[Callable[[], ApiCl
     yield factory
     for c in clients:
         await c.aclose()
+
+
+@pytest.fixture(scope="module")
+async def database_url(backend: backends.Backend) -> AsyncIterator[str]:
+    """For tests of real `taskmanager serve` processes: a fresh database for this module."""
+    async with migrated_database() as url:
+        yield url
+
+
+@pytest.fixture
+async def redis_server() -> AsyncIterator[RedisProcess]:
+    """A private redis-server that the test may stop and start."""
+    async with running_redis() as redis:
+        yield redis
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -20,11 +20,14 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import redis.asyncio as aioredis
 
 from taskmanager.config import Settings
+from tests import backends
+from tests.helpers import API, ApiClient
 
 ROOT = Path(__file__).resolve().parent.parent
 TASKMANAGER = str(Path(sys.executable).with_name("taskmanager"))
@@ -205,6 +208,43 @@ def run_command(
 def migrate(env: Mapping[str, str]) -> None:
     result = run_command(["migrate"], env)
     assert result.returncode == 0, f"taskmanager migrate failed:\n{result.stderr}"
+
+
+@asynccontextmanager
+async def migrated_database() -> AsyncIterator[str]:
+    """A fresh PostgreSQL database migrated by `taskmanager migrate`, dropped afterwards."""
+    url = await backends.create_database()
+    try:
+        await asyncio.to_thread(migrate, base_env(database_url=url, log_level="WARNING"))
+        yield url
+    finally:
+        await backends.drop_database(url)
+
+
+def server_env(database_url: str, redis: RedisProcess, **extra: Any) -> dict[str, str]:
+    """The environment of a `serve` on this database and Redis (quick real-time checks)."""
+    return base_env(
+        database_url=database_url,
+        redis_url=redis.url,
+        log_level="WARNING",
+        realtime_check_interval_seconds=0.5,
+        **extra,
+    )
+
+
+def bearer(base_url: str, secret: str, timeout: float = 30) -> ApiClient:
+    """A client that authenticates with an API token instead of a session."""
+    return ApiClient(
+        base_url=base_url, headers={"Authorization": f"Bearer {secret}"}, timeout=timeout
+    )
+
+
+async def make_token(client: ApiClient) -> str:
+    """A new API token of `client`'s user; its secret."""
+    response = await client.post(f"{API}/auth/tokens", json={"name": "process tests"})
+    assert response.status_code == 201, response.text
+    secret: str = response.json()["token"]
+    return secret
 
 
 async def start_server(

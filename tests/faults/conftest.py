@@ -1,5 +1,7 @@
-"""Shared pieces of the fault-injection tests: real `taskmanager serve` processes on a fresh
-PostgreSQL database per module and a private redis-server that a test may kill.
+"""Shared pieces of the fault-injection tests: their markers and a log consistency check.
+
+The fresh database per module (`database_url`) and the private redis-server a test may kill
+(`redis_server`) are fixtures of tests/conftest.py; server helpers are in tests/processes.py.
 
 Every module here needs TM_TEST_BACKEND=postgres (the embedded mode is one process on
 SQLite and an in-process Redis stand-in: there is nothing real to kill).
@@ -7,16 +9,10 @@ SQLite and an in-process Redis stand-in: there is nothing real to kill).
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from typing import Any
-
 import asyncpg
 import pytest
 
 from tests import backends
-from tests.helpers import API, ApiClient
-from tests.processes import RedisProcess, base_env, migrate, running_redis
 
 SKIP_REASON = (
     "fault-injection tests kill real PostgreSQL connections, Redis and server processes: "
@@ -27,46 +23,6 @@ FAULTS = [
     pytest.mark.postgres_only,
     pytest.mark.slow,
 ]
-
-
-@pytest.fixture(scope="module")
-async def database_url(backend: backends.Backend) -> AsyncIterator[str]:
-    """A fresh PostgreSQL database for this module, migrated by `taskmanager migrate`."""
-    url = await backends.create_database()
-    try:
-        await asyncio.to_thread(migrate, base_env(database_url=url, log_level="WARNING"))
-        yield url
-    finally:
-        await backends.drop_database(url)
-
-
-@pytest.fixture
-async def redis_server() -> AsyncIterator[RedisProcess]:
-    async with running_redis() as redis:
-        yield redis
-
-
-def server_env(database_url: str, redis: RedisProcess, **extra: Any) -> dict[str, str]:
-    return base_env(
-        database_url=database_url,
-        redis_url=redis.url,
-        log_level="WARNING",
-        realtime_check_interval_seconds=0.5,
-        **extra,
-    )
-
-
-def bearer(base_url: str, secret: str, timeout: float = 30) -> ApiClient:
-    return ApiClient(
-        base_url=base_url, headers={"Authorization": f"Bearer {secret}"}, timeout=timeout
-    )
-
-
-async def make_token(client: ApiClient) -> str:
-    response = await client.post(f"{API}/auth/tokens", json={"name": "fault tests"})
-    assert response.status_code == 201, response.text
-    secret: str = response.json()["token"]
-    return secret
 
 
 async def check_log_consistency(database_url: str) -> dict[str, int]:

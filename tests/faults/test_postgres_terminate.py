@@ -17,15 +17,9 @@ import asyncpg
 import httpx
 
 from tests import backends
-from tests.faults.conftest import (
-    FAULTS,
-    bearer,
-    check_log_consistency,
-    make_token,
-    server_env,
-)
+from tests.faults.conftest import FAULTS, check_log_consistency
 from tests.helpers import API, ApiClient, assert_problem, create_project
-from tests.processes import RedisProcess, running_server
+from tests.processes import RedisProcess, bearer, make_token, running_server, server_env
 
 pytestmark = FAULTS
 

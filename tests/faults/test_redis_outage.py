@@ -18,9 +18,16 @@ from typing import Any
 
 import httpx
 
-from tests.faults.conftest import FAULTS, bearer, make_token, server_env
+from tests.faults.conftest import FAULTS
 from tests.helpers import API, ApiClient, create_project, events
-from tests.processes import RedisProcess, ServerProcess, start_server
+from tests.processes import (
+    RedisProcess,
+    ServerProcess,
+    bearer,
+    make_token,
+    server_env,
+    start_server,
+)
 from tests.realtime.wsclient import LiveClient, live
 
 pytestmark = FAULTS

@@ -18,9 +18,17 @@ from typing import Any
 import asyncpg
 import httpx
 
-from tests.faults.conftest import FAULTS, bearer, check_log_consistency, make_token, server_env
+from tests.faults.conftest import FAULTS, check_log_consistency
 from tests.helpers import API, ApiClient, create_project, create_task, events
-from tests.processes import RedisProcess, ServerProcess, running_server, start_server
+from tests.processes import (
+    RedisProcess,
+    ServerProcess,
+    bearer,
+    make_token,
+    running_server,
+    server_env,
+    start_server,
+)
 
 pytestmark = FAULTS
 

@@ -20,9 +20,9 @@ from typing import Any
 
 import httpx
 
-from tests.faults.conftest import FAULTS, bearer, make_token, server_env
+from tests.faults.conftest import FAULTS
 from tests.helpers import API, ApiClient, create_project, events
-from tests.processes import RedisProcess, running_server
+from tests.processes import RedisProcess, bearer, make_token, running_server, server_env
 from tests.realtime.wsclient import LiveClient, live
 
 pytestmark = FAULTS

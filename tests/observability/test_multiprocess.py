@@ -7,7 +7,6 @@ import asyncio
 import glob
 import os
 import tempfile
-from collections.abc import AsyncIterator
 
 import pytest
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -15,7 +14,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from tests import backends
 from tests.helpers import API, ApiClient, create_project
 from tests.observability.scrape import scrape, value
-from tests.processes import base_env, migrate, running_redis, running_server
+from tests.processes import base_env, running_redis, running_server
 
 pytestmark = [
     pytest.mark.skipif(
@@ -30,16 +29,6 @@ pytestmark = [
 REQUESTS = "taskmanager_http_requests_total"
 ROUTE = "/api/v1/projects/{project_id}"
 MAX_REQUESTS = 400  # a safety stop; both workers answer long before
-
-
-@pytest.fixture(scope="module")
-async def database_url(backend: backends.Backend) -> AsyncIterator[str]:
-    url = await backends.create_database()
-    try:
-        await asyncio.to_thread(migrate, base_env(database_url=url, log_level="WARNING"))
-        yield url
-    finally:
-        await backends.drop_database(url)
 
 
 def _per_worker(metrics_dir: str) -> dict[int, float]:

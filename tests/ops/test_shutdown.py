@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import uuid
-from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, suppress
 
 import asyncpg
@@ -22,8 +21,6 @@ from tests.processes import (
     RedisProcess,
     ServerProcess,
     base_env,
-    migrate,
-    running_redis,
     start_server,
     wait_exit,
 )
@@ -41,22 +38,6 @@ pytestmark = [
 ]
 
 GRACE_SECONDS = 15
-
-
-@pytest.fixture(scope="module")
-async def database_url(backend: backends.Backend) -> AsyncIterator[str]:
-    url = await backends.create_database()
-    try:
-        await asyncio.to_thread(migrate, base_env(database_url=url, log_level="WARNING"))
-        yield url
-    finally:
-        await backends.drop_database(url)
-
-
-@pytest.fixture
-async def redis_server() -> AsyncIterator[RedisProcess]:
-    async with running_redis() as redis:
-        yield redis
 
 
 async def _lock_project(database_url: str, project_id: str) -> asyncpg.Connection:

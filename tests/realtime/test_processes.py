@@ -26,10 +26,11 @@ from tests.processes import (
     RedisProcess,
     ServerProcess,
     base_env,
+    bearer,
     free_port,
-    migrate,
+    make_token,
     run_command,
-    running_redis,
+    server_env,
     start_server,
     wait_exit,
 )
@@ -49,32 +50,6 @@ GRACE_SECONDS = 10.0  # SHUTDOWN_GRACE_SECONDS default
 
 
 # --- fixtures and helpers -----------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-async def database_url(backend: backends.Backend) -> AsyncIterator[str]:
-    """A fresh PostgreSQL database for this module, migrated by `taskmanager migrate`."""
-    url = await backends.create_database()
-    try:
-        await asyncio.to_thread(migrate, base_env(database_url=url, log_level="WARNING"))
-        yield url
-    finally:
-        await backends.drop_database(url)
-
-
-@pytest.fixture
-async def redis_server() -> AsyncIterator[RedisProcess]:
-    async with running_redis() as redis:
-        yield redis
-
-
-def server_env(database_url: str, redis: RedisProcess) -> dict[str, str]:
-    return base_env(
-        database_url=database_url,
-        redis_url=redis.url,
-        log_level="WARNING",
-        realtime_check_interval_seconds=0.5,
-    )
 
 
 @asynccontextmanager
@@ -97,23 +72,12 @@ async def servers(
                 await server.stop(timeout=GRACE_SECONDS + 5)
 
 
-def bearer(base_url: str, secret: str) -> ApiClient:
-    return ApiClient(base_url=base_url, headers={"Authorization": f"Bearer {secret}"}, timeout=30)
-
-
 def same_session(client: ApiClient, base_url: str) -> ApiClient:
     """A client for another instance carrying `client`'s session cookie and CSRF token."""
     other = ApiClient(base_url=base_url, timeout=30)
     other.cookies.set("session", client.cookies["session"])
     other.headers["X-CSRF-Token"] = client.headers["X-CSRF-Token"]
     return other
-
-
-async def make_token(client: ApiClient) -> str:
-    response = await client.post(f"{API}/auth/tokens", json={"name": "process tests"})
-    assert response.status_code == 201, response.text
-    secret: str = response.json()["token"]
-    return secret
 
 
 class SseReader:
