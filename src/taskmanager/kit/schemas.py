@@ -50,10 +50,19 @@ def _to_utc(value: dt.datetime) -> dt.datetime:
 
 
 def _require_text(value: Any) -> Any:
-    # pydantic would read a number as Unix time; the contract says RFC 3339 text.
-    if isinstance(value, int | float):
+    # pydantic would read a number, or a number in text (a query parameter), as Unix
+    # time; the contract says RFC 3339.
+    if isinstance(value, int | float) or (isinstance(value, str) and _is_number(value)):
         raise ValueError("must be an RFC 3339 date-time string")
     return value
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 UTCDateTimeIn = Annotated[AwareDatetime, BeforeValidator(_require_text), AfterValidator(_to_utc)]

@@ -6,13 +6,12 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
-from pydantic import AwareDatetime
 
 from taskmanager.auth.deps import CurrentUser
 from taskmanager.db import SessionDep
 from taskmanager.kit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from taskmanager.kit.responses import AUTHENTICATED, JSON_BODY, problems
-from taskmanager.kit.schemas import NoNul
+from taskmanager.kit.schemas import NoNul, UTCDateTimeIn
 from taskmanager.tasks import service
 from taskmanager.tasks.models import Task
 from taskmanager.tasks.schemas import (
@@ -84,10 +83,10 @@ async def list_tasks(
     label_id: uuid.UUID | None = None,
     priority: Priority | None = None,
     due_before: Annotated[
-        AwareDatetime | None, Query(description="due_at < this (RFC 3339 with offset)")
+        UTCDateTimeIn | None, Query(description="due_at < this (RFC 3339 with offset)")
     ] = None,
     due_after: Annotated[
-        AwareDatetime | None, Query(description="due_at >= this (RFC 3339 with offset)")
+        UTCDateTimeIn | None, Query(description="due_at >= this (RFC 3339 with offset)")
     ] = None,
     q: Annotated[
         Annotated[str, NoNul] | None,
