@@ -13,7 +13,7 @@ from taskmanager.db import utcnow
 from taskmanager.errors import Forbidden, NotFound
 from taskmanager.events.service import append_event
 from taskmanager.kit.pagination import SortSpec, paginate
-from taskmanager.kit.permissions import ProjectNotFound, Role, require_role
+from taskmanager.kit.permissions import Role, row_access
 from taskmanager.tasks.service import get_task, task_access
 
 COMMENT_SORT = SortSpec("created_at", "created_at", Comment.created_at, Comment.id, "datetime")
@@ -75,16 +75,15 @@ async def list_comments(
 async def _comment_for_write(
     session: AsyncSession, comment_id: uuid.UUID, user_id: uuid.UUID, *, deleting: bool
 ) -> Comment:
-    project_id = await session.scalar(select(Comment.project_id).where(Comment.id == comment_id))
-    if project_id is None:
-        raise CommentNotFound()
-    try:
-        access = await require_role(session, project_id, user_id, minimum=Role.member, write=True)
-    except ProjectNotFound:
-        raise CommentNotFound() from None
-    comment = await session.get(Comment, comment_id)
-    if comment is None:
-        raise CommentNotFound()
+    comment, access = await row_access(
+        session,
+        model=Comment,
+        row_id=comment_id,
+        user_id=user_id,
+        not_found=CommentNotFound,
+        minimum=Role.member,
+        write=True,
+    )
     if comment.author_id != user_id and not (deleting and access.role.rank >= Role.admin.rank):
         raise Forbidden(
             "Only the author may delete this comment (or an admin or the owner)."

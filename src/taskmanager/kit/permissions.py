@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.base import ExecutableOption
 
+from taskmanager.db import Base
 from taskmanager.errors import Conflict, Forbidden, NotFound
 from taskmanager.projects.models import Membership, Project
 
@@ -87,3 +91,40 @@ async def require_role(
     if write and project.archived and not allow_archived:
         raise ProjectArchived()
     return Access(project=project, role=role)
+
+
+RowT = TypeVar("RowT", bound=Base)
+
+
+async def row_access(
+    session: AsyncSession,
+    *,
+    model: type[RowT],
+    row_id: uuid.UUID,
+    user_id: uuid.UUID,
+    not_found: Callable[[], NotFound],
+    minimum: Role,
+    write: bool = False,
+    options: Sequence[ExecutableOption] = (),
+) -> tuple[RowT, Access]:
+    """A project's row (task, label, comment) and the caller's access, via `require_role`.
+
+    `model` needs `id` and `project_id` columns. A caller who is not a member gets
+    `not_found()` just like for a missing row, so ids of other projects' rows are not
+    disclosed. For writes the project row is locked before the row is read, so what we read
+    is current (a row deleted while we waited for the lock is not found).
+    """
+    columns = model.__table__.c
+    project_id: uuid.UUID | None = await session.scalar(
+        select(columns.project_id).where(columns.id == row_id)
+    )
+    if project_id is None:
+        raise not_found()
+    try:
+        access = await require_role(session, project_id, user_id, minimum=minimum, write=write)
+    except ProjectNotFound:
+        raise not_found() from None
+    row = await session.scalar(select(model).where(columns.id == row_id).options(*options))
+    if row is None:
+        raise not_found()
+    return row, access

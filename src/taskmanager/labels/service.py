@@ -11,7 +11,7 @@ from taskmanager.db import utcnow
 from taskmanager.errors import Conflict, NotFound
 from taskmanager.events.service import append_event
 from taskmanager.kit.pagination import SortSpec, paginate
-from taskmanager.kit.permissions import ProjectNotFound, Role, require_role
+from taskmanager.kit.permissions import Role, require_role, row_access
 from taskmanager.labels.models import Label
 from taskmanager.labels.schemas import LabelCreate, LabelRead, LabelUpdate
 
@@ -85,16 +85,15 @@ async def list_labels(
 
 
 async def _label_for_write(session: AsyncSession, label_id: uuid.UUID, user_id: uuid.UUID) -> Label:
-    project_id = await session.scalar(select(Label.project_id).where(Label.id == label_id))
-    if project_id is None:
-        raise LabelNotFound()
-    try:
-        await require_role(session, project_id, user_id, minimum=Role.member, write=True)
-    except ProjectNotFound:
-        raise LabelNotFound() from None
-    label = await session.get(Label, label_id)
-    if label is None:
-        raise LabelNotFound()
+    label, _ = await row_access(
+        session,
+        model=Label,
+        row_id=label_id,
+        user_id=user_id,
+        not_found=LabelNotFound,
+        minimum=Role.member,
+        write=True,
+    )
     return label
 
 

@@ -18,7 +18,7 @@ from taskmanager.events.schemas import EventName
 from taskmanager.events.service import append_event
 from taskmanager.kit.ordering import key_between
 from taskmanager.kit.pagination import SortSpec, paginate
-from taskmanager.kit.permissions import Access, ProjectNotFound, Role, require_role
+from taskmanager.kit.permissions import Access, Role, require_role, row_access
 from taskmanager.labels.models import Label
 from taskmanager.projects.models import Membership
 from taskmanager.tasks.models import PRIORITY_RANK, Task, task_labels
@@ -197,23 +197,17 @@ async def task_access(
     minimum: Role,
     write: bool = False,
 ) -> tuple[Task, Access]:
-    """The task and the caller's access to its project, checked once by `require_role`.
-
-    For writes the project row is locked before the task is read, so what we read is current.
-    """
-    project_id = await session.scalar(select(Task.project_id).where(Task.id == task_id))
-    if project_id is None:
-        raise TaskNotFound()
-    try:
-        access = await require_role(session, project_id, user_id, minimum=minimum, write=write)
-    except ProjectNotFound:
-        raise TaskNotFound() from None
-    task = await session.scalar(
-        select(Task).where(Task.id == task_id).options(selectinload(Task.labels))
+    """The task (labels loaded) and the caller's access to its project (see `row_access`)."""
+    return await row_access(
+        session,
+        model=Task,
+        row_id=task_id,
+        user_id=user_id,
+        not_found=TaskNotFound,
+        minimum=minimum,
+        write=write,
+        options=[selectinload(Task.labels)],
     )
-    if task is None:  # deleted while we waited for the lock
-        raise TaskNotFound()
-    return task, access
 
 
 async def update_task(
