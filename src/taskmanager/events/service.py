@@ -89,7 +89,8 @@ def _queue_publish(session: AsyncSession, project_id: uuid.UUID, message: bytes)
 
 
 async def publish_messages(resources: Resources, messages: list[tuple[str, bytes]]) -> None:
-    """Best effort: the events are committed already; a relay catches up whatever fails here."""
+    """Best effort: the events are committed already; what fails here is not retried, every
+    hub's watchdog finds the gap from the log's seqs and catches its subscribers up."""
     if not messages:
         return
     try:
