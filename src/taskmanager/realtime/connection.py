@@ -138,8 +138,9 @@ class Connection:
         self.subscriptions: dict[uuid.UUID, Subscription] = {}
         self.close_code: int | None = None
         self.close_reason = ""
-        self._closing = asyncio.Event()
         self._drained = asyncio.Event()
+        # What an idle next_message() waits on: one bare future, woken by _put and close.
+        self._waiter: asyncio.Future[None] | None = None
         self.sending = False  # set by a transport while it is blocked writing to the client
         self.on_close: Callable[[], None] | None = None
 
@@ -170,8 +171,8 @@ class Connection:
         if self.close_code is None:
             self.close_code = code
             self.close_reason = reason
-            self._closing.set()
             self._drained.set()
+            self._wake()
             if self.on_close is not None:
                 self.on_close()
 
@@ -194,31 +195,33 @@ class Connection:
         A normal close or a shutdown first sends what is queued (e.g. the final error);
         a revoked credential or an overflow does not: nothing more goes to that client.
         """
-        if self.close_code is not None and (
-            self.close_code not in _DRAIN_ON_CLOSE or self.queue.empty()
-        ):
-            raise Closed(self.close_code, self.close_reason)
-        if not self.queue.empty():
-            text = self.queue.get_nowait()
-            if self.queue.qsize() <= self.queue.maxsize // 2:
-                self._drained.set()
-            return text
-        getter = asyncio.ensure_future(self.queue.get())
-        closer = asyncio.ensure_future(self._closing.wait())
-        try:
-            done, _ = await asyncio.wait(
-                {getter, closer}, timeout=max_wait, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            closer.cancel()
-            if not getter.done():
-                getter.cancel()
-        if getter in done and getter.exception() is None:
-            self._drained.set()
-            return getter.result()
-        if self.close_code is not None:
-            raise Closed(self.close_code, self.close_reason)
-        return None
+        while True:
+            if self.close_code is not None and (
+                self.close_code not in _DRAIN_ON_CLOSE or self.queue.empty()
+            ):
+                raise Closed(self.close_code, self.close_reason)
+            if not self.queue.empty():
+                text = self.queue.get_nowait()
+                if self.queue.qsize() <= self.queue.maxsize // 2:
+                    self._drained.set()
+                return text
+            # One future woken by _put/close, not two Tasks under asyncio.wait: those were
+            # made (and parked, per idle connection) for every message of every subscriber.
+            waiter = self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                if max_wait is None:
+                    await waiter
+                else:
+                    await asyncio.wait_for(waiter, max_wait)
+            except TimeoutError:
+                if self.close_code is None:
+                    return None
+            finally:
+                self._waiter = None
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
     def _put(self, text: str) -> bool:
         """Queue `text`; False if it was not (closing, or the queue overflowed just now)."""
@@ -231,6 +234,7 @@ class Connection:
             logger.info("closing a slow %s (send queue full)", self.kind)
             self.close(CLOSE_TRY_AGAIN_LATER, "Too slow: reconnect and resume with after_seq.")
             return False
+        self._wake()
         return True
 
 
