@@ -18,10 +18,11 @@ import httpx
 import hypothesis
 import schemathesis
 from hypothesis import HealthCheck, Phase
-from hypothesis.errors import Unsatisfiable
+from hypothesis.errors import FlakyReplay, FlakyStrategyDefinition, Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
+from schemathesis.engine.errors import is_inconsistent_replay
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     negative_data_rejection,
@@ -159,6 +160,12 @@ class Target:
         return schema.exclude(path=STREAM)
 
 
+def _server_state_changed_replay(exc: BaseException) -> bool:
+    """Hypothesis replayed a sequence and the server's answers made it draw differently."""
+    flaky = (FlakyStrategyDefinition, FlakyReplay)
+    return isinstance(exc, flaky) or is_inconsistent_replay(exc)
+
+
 def _describe(exc: BaseException) -> str:
     return (str(exc) or "".join(traceback.format_exception(exc)))[:4000]
 
@@ -231,18 +238,22 @@ def fuzz_stateful(base_url: str) -> tuple[int, Report]:
                     report.failures.append(f"stateful:\n{_describe(exc)}")
                     raise
 
-        try:
-            # Sequences need more examples than single calls to get deep.
-            budget = profile()
-            # Generate only, as schemathesis' own default: replaying a sequence for shrinking
-            # meets different server state, which Hypothesis reports as flaky generation.
-            Machine.run(
-                settings=hypothesis.settings(
-                    budget, max_examples=3 * budget.max_examples, phases=[Phase.generate]
-                )
-            )
-        except (Exception, BaseExceptionGroup) as exc:
-            report.failures.append(f"stateful:\n{_describe(exc)}")
+        # Sequences need more examples than single calls to get deep. Generate only, as
+        # schemathesis' own default: a replayed sequence meets other server state.
+        budget = profile()
+        settings = hypothesis.settings(
+            budget, max_examples=3 * budget.max_examples, phases=[Phase.generate]
+        )
+        for _session in range(3):
+            try:
+                Machine.run(settings=settings)
+            except (Exception, BaseExceptionGroup) as exc:
+                if _server_state_changed_replay(exc) and not report.failures:
+                    # What schemathesis' engine does too: go on in a fresh session.
+                    continue
+                if not report.failures:  # else validate_response has the real one
+                    report.failures.append(f"stateful:\n{_describe(exc)}")
+            break
     finally:
         target.close()
     return links, report
