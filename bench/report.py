@@ -118,19 +118,21 @@ def markdown(results: dict[str, Any]) -> str:
         "## Real time (WebSocket fan-out, one project)",
         "",
         "| subscribers | connected | connect s | write p50 ms | delivery p50 ms | p99 ms "
-        "| last-of-N p50 ms | last-of-N p99 ms | missing | server RSS growth / conn |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| last-of-N p50 ms | last-of-N p99 ms | missing | server RSS growth / conn "
+        "| server CPU ms/event |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for f in results["realtime"]["fanout"]:
         if "error" in f:
-            lines.append(f"| {f['subscribers']:,} | failed: {f['error']} | | | | | | | | |")
+            lines.append(f"| {f['subscribers']:,} | failed: {f['error']} | | | | | | | | | |")
             continue
         per = f.get("bytes_per_connection")
         lines.append(
             f"| {f['subscribers']:,} | {f['connected']:,} | {f['connect_seconds']:.1f} "
             f"| {f['write_p50_ms']:.1f} | {f['p50_ms']:.1f} | {f['p99_ms']:.1f} "
             f"| {f['last_of_n_p50_ms']:.1f} | {f['last_of_n_p99_ms']:.1f} "
-            f"| {f['missing_deliveries']} | {per / 1024 if per else 0:.1f} KiB |"
+            f"| {f['missing_deliveries']} | {per / 1024 if per else 0:.1f} KiB "
+            f"| {f.get('server_cpu_ms_per_event', 0):.1f} |"
         )
     st = results["realtime"].get("stall") or {}
     if "before" in st:
@@ -144,7 +146,8 @@ def markdown(results: dict[str, Any]) -> str:
             f"subscribes and stops reading. Server closed it: {st['server_closed_stalled']} "
             f"(send queue {st['queue_size']}; at about write {st['close_write_index_estimate']}, "
             f"{st['seconds_to_close'] or 0:.1f} s); the stalled client, draining afterwards, "
-            f"got {sc['events']} events and close code {sc['close_code']}.",
+            f"got {sc['events']} events, close code {sc['close_code']} (None: dropped without a "
+            f"close frame, the socket buffers being full), EOF {sc['eof']}.",
             "",
             "| phase | writes | healthy delivery p50 ms | p99 ms | last-of-N p99 ms | missing |",
             "|---|---|---|---|---|---|",

@@ -1,6 +1,7 @@
 """WebSocket clients for the real-time benchmark, run as separate processes by bench/run.py.
 
-`subscribe` mode: open --count WebSockets (session cookie), subscribe each to --project, print
+`subscribe` mode: open --count WebSockets (session cookie; the lean client of ws_raw.py, or
+the websockets library with --library), subscribe each to --project, print
 `READY <connected> <failed>` once all are subscribed, then record the receive time
 (time.monotonic(), system-wide on Linux, so comparable with the writer's clock in another
 process) of every event by its `request_id`. A line `expect K` on stdin says how many events
@@ -115,6 +116,55 @@ async def _one(
             rec.close_codes["error"] += 1
 
 
+async def _one_raw(
+    index: int,
+    args: argparse.Namespace,
+    rec: Recorder,
+    ready: asyncio.Queue[bool],
+    gate: asyncio.Semaphore,
+) -> None:
+    """The same as _one with the lean protocol of ws_raw.py (the default)."""
+    from ws_raw import RawSubscriber
+
+    host, _, rest = args.url.removeprefix("ws://").partition(":")
+    port, _, path = rest.partition("/")
+    subscribe = orjson.dumps({"type": "subscribe", "project_id": args.project})
+
+    def on_event(rid: str, now: float) -> None:
+        rec.recv[rid].append(now)
+        rec.got(index)
+
+    loop = asyncio.get_running_loop()
+    proto: RawSubscriber | None = None
+    subscribed = False
+    try:
+        async with gate:
+            _, proto = await loop.create_connection(
+                lambda: RawSubscriber(
+                    host, int(port), "/" + path, args.cookie, subscribe, on_event
+                ),
+                host,
+                int(port),
+            )
+            await asyncio.wait_for(proto.subscribed, 120)
+        subscribed = True
+        await ready.put(True)
+        code = await proto.closed
+        rec.close_codes[str(code)] += 1
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # report, never crash the other connections
+        if len(rec.errors) < 20:
+            rec.errors.append(f"{type(exc).__name__}: {exc}"[:300])
+        if not subscribed:
+            await ready.put(False)
+        else:
+            rec.close_codes["error"] += 1
+    finally:
+        if proto is not None:
+            proto.close()
+
+
 async def _stdin_lines() -> asyncio.StreamReader:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
@@ -127,7 +177,8 @@ async def subscribe_mode(args: argparse.Namespace) -> None:
     ready: asyncio.Queue[bool] = asyncio.Queue()
     gate = asyncio.Semaphore(args.concurrency)
     started = time.monotonic()
-    tasks = [asyncio.create_task(_one(i, args, rec, ready, gate)) for i in range(args.count)]
+    one = _one if args.library else _one_raw
+    tasks = [asyncio.create_task(one(i, args, rec, ready, gate)) for i in range(args.count)]
     ok = failed = 0
     while ok + failed < args.count:
         if await ready.get():
@@ -263,6 +314,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--timeout", type=float, default=30.0)
     parser.add_argument("--no-compression", action="store_true")
+    parser.add_argument(
+        "--library", action="store_true", help="the websockets client, not the lean one"
+    )
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     raise_fd_limit()
