@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Response, status
 
 from taskmanager.auth.deps import CurrentUser
 from taskmanager.db import SessionDep
@@ -35,16 +35,19 @@ IfMatch = Annotated[
 ]
 
 
-def parse_if_match(value: str | None) -> frozenset[int] | None:
+def parse_if_match(if_match: IfMatch = None) -> frozenset[int] | None:
     """Versions the client accepts; None means unconditional (absent or `*`)."""
-    if value is None or value.strip() == "*":
+    if if_match is None or if_match.strip() == "*":
         return None
     versions: set[int] = set()
-    for part in value.split(","):
+    for part in if_match.split(","):
         tag = part.strip().removeprefix("W/").strip('"')
         if tag.isdigit() and len(tag) < 19:
             versions.add(int(tag))
     return frozenset(versions)  # empty: nothing can match -> 412
+
+
+ExpectedVersion = Annotated[frozenset[int] | None, Depends(parse_if_match)]
 
 
 def _read(task: Task, response: Response) -> TaskRead:
@@ -139,14 +142,14 @@ async def update_task(
     principal: CurrentUser,
     db: SessionDep,
     response: Response,
-    if_match: IfMatch = None,
+    expected_version: ExpectedVersion,
 ) -> TaskRead:
     task = await service.update_task(
         db,
         task_id=task_id,
         user_id=principal.id,
         data=body,
-        expected_version=parse_if_match(if_match),
+        expected_version=expected_version,
     )
     return _read(task, response)
 
@@ -165,14 +168,14 @@ async def move_task(
     principal: CurrentUser,
     db: SessionDep,
     response: Response,
-    if_match: IfMatch = None,
+    expected_version: ExpectedVersion,
 ) -> TaskRead:
     task = await service.move_task(
         db,
         task_id=task_id,
         user_id=principal.id,
         data=body,
-        expected_version=parse_if_match(if_match),
+        expected_version=expected_version,
     )
     return _read(task, response)
 
@@ -184,8 +187,8 @@ async def move_task(
     responses=problems(403, 404, 409, 412, 422),
 )
 async def delete_task(
-    task_id: uuid.UUID, principal: CurrentUser, db: SessionDep, if_match: IfMatch = None
+    task_id: uuid.UUID, principal: CurrentUser, db: SessionDep, expected_version: ExpectedVersion
 ) -> None:
     await service.delete_task(
-        db, task_id=task_id, user_id=principal.id, expected_version=parse_if_match(if_match)
+        db, task_id=task_id, user_id=principal.id, expected_version=expected_version
     )
