@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import uuid
 from collections.abc import Callable
@@ -236,7 +235,3 @@ class Connection:
             return False
         self._wake()
         return True
-
-
-def iso_now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat()
