@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import uuid
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from taskmanager.auth.models import ApiToken
 from taskmanager.events.models import Event
 from tests.helpers import API, Team, create_task, team, team_users
 from tests.realtime.wsclient import cookie_headers, live
@@ -154,6 +157,36 @@ async def test_bearer_token_socket(server: RunningServer, team: Team) -> None:
         assert revoke.status_code == 204
         with pytest.raises(ConnectionClosed) as closed:
             await ws.recv(timeout=1.5)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4401
+
+
+async def test_watchdog_closes_sockets_of_expired_tokens_only(
+    server: RunningServer, team: Team
+) -> None:
+    member = team["member"]
+    lasting = (await member.post(f"{API}/auth/tokens", json={"name": "lasting"})).json()
+    expiring = (
+        await member.post(f"{API}/auth/tokens", json={"name": "expiring", "expires_in_days": 1})
+    ).json()
+    async with (
+        live(server.ws_url, headers={"Authorization": f"Bearer {lasting['token']}"}) as kept,
+        live(server.ws_url, headers={"Authorization": f"Bearer {expiring['token']}"}) as ended,
+    ):
+        for ws in (kept, ended):
+            assert (await ws.subscribe(team.project_id))["type"] == "subscribed"
+        async with server.resources.session_factory() as db:
+            await db.execute(
+                update(ApiToken)
+                .where(ApiToken.id == uuid.UUID(expiring["id"]))
+                .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+            )
+            await db.commit()
+        await server.resources.hub.check_once()
+        with pytest.raises(ConnectionClosed) as closed:
+            await ended.recv(timeout=5)
+        await create_task(team["owner"], team.project_id, "after the expiry")
+        assert (await kept.events(1))[0]["name"] == "task.created"
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 4401
 

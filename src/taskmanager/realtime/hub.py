@@ -19,7 +19,7 @@ from typing import cast
 import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from taskmanager.auth.models import ApiToken
 from taskmanager.auth.revocation import REVOCATION_CHANNEL
@@ -302,16 +302,13 @@ class Hub:
             live_tokens: set[uuid.UUID] = set()
             if token_ids:
                 now = utcnow()
-                token_rows = await session.scalars(
-                    select(ApiToken.id).where(ApiToken.id.in_(token_ids))
-                )
-                live_tokens = set(token_rows)
-                expired = await session.scalars(
+                live = await session.scalars(
                     select(ApiToken.id).where(
-                        ApiToken.id.in_(token_ids), ApiToken.expires_at <= now
+                        ApiToken.id.in_(token_ids),
+                        or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
                     )
                 )
-                live_tokens -= set(expired)
+                live_tokens = set(live)
         for project_id in project_ids:
             for sub in list(self.projects.get(project_id, ())):
                 user_id = sub.connection.identity.user_id
