@@ -14,7 +14,7 @@ from taskmanager.db import utcnow
 from taskmanager.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from taskmanager.events.service import append_event
 from taskmanager.kit.pagination import SortSpec, paginate
-from taskmanager.kit.permissions import ProjectArchived, ProjectNotFound, Role, require_role
+from taskmanager.kit.permissions import ProjectArchived, Role, require_role
 from taskmanager.projects.models import Membership, Project
 from taskmanager.projects.schemas import (
     MemberCreate,
@@ -28,8 +28,6 @@ from taskmanager.projects.schemas import (
 )
 from taskmanager.tasks.models import Task
 from taskmanager.tasks.schemas import TaskRead
-
-__all__ = ["MemberNotFound", "ProjectNotFound"]
 
 PROJECT_SORT = SortSpec(
     name="-created_at",
