@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from taskmanager.auth.models import User
 from taskmanager.db import utcnow
@@ -185,7 +185,8 @@ async def list_members(
         select(Membership)
         .join(User, User.id == Membership.user_id)
         .where(Membership.project_id == project_id)
-        .options(selectinload(Membership.user))
+        # The join that orders by e-mail also fills `user` (selectinload: a second query).
+        .options(contains_eager(Membership.user))
         .order_by(User.email)
     )
     members = [member_read(m) for m in rows]
