@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -10,7 +11,9 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 
+from taskmanager.auth.models import ApiToken
 from tests.server import RunningServer
 
 PASSWORD = "a sturdy passphrase 42"
@@ -205,3 +208,14 @@ async def expect_statuses(
             assert_problem(response, status)
         else:
             assert response.status_code == status, f"{role}: {response.status_code} {response.text}"
+
+
+async def expire_token(server: RunningServer, token_id: str) -> None:
+    """Make an API token one that expired a second ago, straight in the database."""
+    async with server.resources.session_factory() as db:
+        await db.execute(
+            update(ApiToken)
+            .where(ApiToken.id == uuid.UUID(token_id))
+            .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+        )
+        await db.commit()

@@ -6,10 +6,10 @@ import datetime as dt
 import hashlib
 import uuid
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from taskmanager.auth.models import ApiToken
-from tests.helpers import ApiClient, assert_problem
+from tests.helpers import ApiClient, assert_problem, expire_token
 from tests.server import RunningServer
 
 
@@ -60,13 +60,7 @@ async def test_expired_token_is_refused(client: ApiClient, server: RunningServer
     body = (
         await client.post("/api/v1/auth/tokens", json={"name": "old", "expires_in_days": 1})
     ).json()
-    async with server.resources.session_factory() as db:
-        await db.execute(
-            update(ApiToken)
-            .where(ApiToken.id == uuid.UUID(body["id"]))
-            .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
-        )
-        await db.commit()
+    await expire_token(server, body["id"])
     async with await _bearer(server, body["token"]) as bot:
         assert_problem(await bot.get("/api/v1/auth/me"), 401)
 

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import uuid
 
 import pytest
-from sqlalchemy import delete, update
+from sqlalchemy import delete
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from taskmanager.auth.models import ApiToken
 from taskmanager.events.models import Event
-from tests.helpers import API, Team, create_task, team, team_users
+from tests.helpers import API, Team, create_task, expire_token, team, team_users
 from tests.realtime.wsclient import cookie_headers, live
 from tests.server import RunningServer
 
@@ -175,13 +172,7 @@ async def test_watchdog_closes_sockets_of_expired_tokens_only(
     ):
         for ws in (kept, ended):
             assert (await ws.subscribe(team.project_id))["type"] == "subscribed"
-        async with server.resources.session_factory() as db:
-            await db.execute(
-                update(ApiToken)
-                .where(ApiToken.id == uuid.UUID(expiring["id"]))
-                .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
-            )
-            await db.commit()
+        await expire_token(server, expiring["id"])
         await server.resources.hub.check_once()
         with pytest.raises(ConnectionClosed) as closed:
             await ended.recv(timeout=5)
