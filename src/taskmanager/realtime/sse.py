@@ -11,6 +11,7 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
 
 from taskmanager.auth.deps import CurrentUser
+from taskmanager.config import Settings
 from taskmanager.db import SessionDep
 from taskmanager.errors import ValidationFailed
 from taskmanager.events.schemas import MAX_SEQ
@@ -100,7 +101,7 @@ async def stream_project(
 
 
 async def _events(
-    hub: Hub, identity: Identity, project_id: uuid.UUID, resume: int | None, settings: Any
+    hub: Hub, identity: Identity, project_id: uuid.UUID, resume: int | None, settings: Settings
 ) -> AsyncIterator[str]:
     connection = SseConnection(hub, identity, queue_size=settings.realtime_send_queue_size)
     hub.register(connection)
