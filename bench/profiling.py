@@ -92,7 +92,7 @@ def run_profiles(
             stderr=subprocess.DEVNULL,
         )
         time.sleep(1.0)
-        run = run_wrk(service, script, 10, cfg.connections, [])
+        run = run_wrk(service, script, 10, cfg.connections, backends=False)
         spy.wait(60)
         out[name] = {"rps_under_profiler": run["rps"], **profile_summary(raw)}
         log(f"profiled {name}: {out[name]['samples']} samples")

@@ -218,6 +218,9 @@ async def fanout(
         rss_after=rss1,
         bytes_per_connection=(rss1 - rss0) / connected if connected else None,
         client_errors=[e for o in outputs for e in o["errors"]][:5],
+        # Subscribes answered "unavailable, retry shortly" (session check timed out under
+        # the connection storm) and retried, as a client should.
+        subscribe_retries=sum(o.get("retries", 0) for o in outputs),
     )
     log(
         f"fan-out {n}: delivery p50 {stats['p50_ms']:.1f} ms, p99 {stats['p99_ms']:.1f} ms, "

@@ -94,7 +94,7 @@ def markdown(results: dict[str, Any]) -> str:
         "## HTTP",
         "",
         "| scenario | target | req/s (min-max) | p50 ms | p99 ms | app CPU ms/req "
-        "| PG+Redis CPU ms/req | errors | service/floor |",
+        "| PG+Redis CPU ms/req (all of the machine's) | errors | service/floor |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for h in results["http"]:

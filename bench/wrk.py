@@ -165,9 +165,12 @@ class Scenario:
 
 
 def run_wrk(
-    server: Server, script: Path, duration: float, connections: int, backends: list[int]
+    server: Server, script: Path, duration: float, connections: int, backends: bool = True
 ) -> dict[str, Any]:
-    cpu0, back0 = tree_cpu(server.proc.pid), cpu_seconds(backends)
+    # PostgreSQL backends are listed per run: the service's pool opens connections lazily,
+    # and a list taken earlier would miss them (and under-count its database CPU).
+    pids = backend_pids() if backends else []
+    cpu0, back0 = tree_cpu(server.proc.pid), cpu_seconds(pids)
     out = subprocess.run(
         [
             "wrk",
@@ -185,7 +188,7 @@ def run_wrk(
         text=True,
         check=True,
     )
-    cpu1, back1 = tree_cpu(server.proc.pid), cpu_seconds(backends)
+    cpu1, back1 = tree_cpu(server.proc.pid), cpu_seconds(pids)
     match = re.search(r"^BENCHJSON (.*)$", out.stdout, re.M)
     if match is None:
         raise RuntimeError(f"wrk printed no summary:\n{out.stdout}\n{out.stderr}")
@@ -235,7 +238,6 @@ def http_scenarios(
     ]
     if only:
         scenarios = [sc for sc in scenarios if sc.name in only.split(",")]
-    backends = backend_pids()
     results = []
     for sc in scenarios:
         script = workdir / f"{sc.name}.lua"
@@ -243,12 +245,12 @@ def http_scenarios(
         targets = [service, floor] if sc.has_floor else [service]
         if cfg.warmup:
             for target in targets:
-                run_wrk(target, script, cfg.warmup, cfg.connections, backends)
+                run_wrk(target, script, cfg.warmup, cfg.connections)
         runs: dict[str, list[dict[str, Any]]] = {t.name: [] for t in targets}
         for round_no in range(cfg.rounds):
             order = targets if round_no % 2 == 0 else list(reversed(targets))
             for target in order:
-                run = run_wrk(target, script, cfg.duration, cfg.connections, backends)
+                run = run_wrk(target, script, cfg.duration, cfg.connections)
                 runs[target.name].append(run)
                 log(
                     f"{sc.name} {target.name} round {round_no + 1}: {run['rps']:.0f} req/s, "

@@ -48,6 +48,7 @@ class Recorder:
         self.close_codes: dict[str, int] = defaultdict(int)
         self.errors: list[str] = []
         self.connected = count
+        self.retries = 0
 
     def got(self, index: int) -> None:
         self.per_conn[index] += 1
@@ -139,14 +140,26 @@ async def _one_raw(
     subscribed = False
     try:
         async with gate:
-            _, proto = await loop.create_connection(
-                lambda: RawSubscriber(
-                    host, int(port), "/" + path, args.cookie, subscribe, on_event
-                ),
-                host,
-                int(port),
-            )
-            await asyncio.wait_for(proto.subscribed, 120)
+            for attempt in range(6):
+                _, proto = await loop.create_connection(
+                    lambda: RawSubscriber(
+                        host, int(port), "/" + path, args.cookie, subscribe, on_event
+                    ),
+                    host,
+                    int(port),
+                )
+                try:
+                    await asyncio.wait_for(proto.subscribed, 120)
+                    break
+                except RuntimeError as exc:
+                    # What a real client does with "unavailable ... retry shortly" (the
+                    # server failing closed when it cannot check the session in time).
+                    proto.close()
+                    if '"unavailable"' not in str(exc) or attempt == 5:
+                        raise
+                    rec.retries += 1
+                    await asyncio.sleep(0.5 * (attempt + 1))
+        assert proto is not None
         subscribed = True
         await ready.put(True)
         code = await proto.closed
@@ -206,6 +219,7 @@ async def subscribe_mode(args: argparse.Namespace) -> None:
         "recv": rec.recv,
         "per_conn_min": min(rec.per_conn[:ok]) if ok else 0,
         "close_codes": rec.close_codes,
+        "retries": rec.retries,
         "errors": rec.errors,
     }
     with open(args.out, "wb") as fh:
