@@ -180,6 +180,7 @@ async def test_update_event_and_request_id(team: Team) -> None:
         ({"name": None}, "name"),
         ({"archived": None}, "archived"),
         ({"archived": "maybe"}, "archived"),
+        ({"archived": 0.0}, "archived"),  # found by schemathesis: was read as false
         ({"description": "x" * 2001}, "description"),
         ({"event_seq": 5}, "event_seq"),
         ({"role": "owner"}, "role"),

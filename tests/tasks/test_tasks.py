@@ -97,6 +97,7 @@ async def test_defaults_and_new_tasks_go_last(team: Team) -> None:
         ({"title": "ok", "status": "blocked"}, "status"),
         ({"title": "ok", "priority": "critical"}, "priority"),
         ({"title": "ok", "due_at": "tomorrow"}, "due_at"),
+        ({"title": "ok", "due_at": 1767225600}, "due_at"),  # not read as Unix time
         ({"title": "ok", "due_at": "2026-13-01T00:00:00Z"}, "due_at"),
         ({"title": "ok", "due_at": "2026-12-01T00:00:00"}, "due_at"),
         ({"title": "ok", "assignee_id": "nope"}, "assignee_id"),
