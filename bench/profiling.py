@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from common import PYTHON, Config, Seed, Server, log
-from wrk import lua_create, lua_get, run_wrk
+from wrk import lua_create, lua_get, lua_list_tasks, run_wrk
 
 
 def profile_summary(raw: Path, top: int = 25) -> dict[str, Any]:
@@ -69,7 +69,12 @@ def run_profiles(
         log("py-spy is missing: pip install py-spy into the virtualenv")
         subprocess.run([PYTHON, "-m", "pip", "install", "--quiet", "py-spy"], check=True)
     out: dict[str, Any] = {}
-    for name, lua in (("get_task", lua_get(seed)), ("create_task", lua_create(seed))):
+    scenarios = (
+        ("get_task", lua_get(seed)),
+        ("list_tasks", lua_list_tasks(seed)),
+        ("create_task", lua_create(seed)),
+    )
+    for name, lua in scenarios:
         script = workdir / f"profile-{name}.lua"
         script.write_text(lua)
         raw = results_dir / f"profile-{name}.txt"
