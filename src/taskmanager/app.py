@@ -13,7 +13,7 @@ from starlette.middleware.cors import CORSMiddleware
 from taskmanager import __version__
 from taskmanager.cli import load_settings
 from taskmanager.config import Settings
-from taskmanager.db import create_engine, create_session_factory
+from taskmanager.db import create_engine, create_read_session_factory, create_session_factory
 from taskmanager.errors import install_error_handlers
 from taskmanager.kit.idempotency import IdempotencyMiddleware
 from taskmanager.kit.redis import create_pubsub_redis, create_redis
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine=engine,
             session_factory=create_session_factory(engine),
             redis=redis,
+            read_session_factory=create_read_session_factory(engine, settings),
         )
         from taskmanager.realtime.hub import Hub
 

@@ -146,6 +146,22 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+def create_read_session_factory(
+    engine: AsyncEngine, settings: Settings
+) -> async_sessionmaker[AsyncSession] | None:
+    """Sessions for GET/HEAD requests on PostgreSQL: autocommit, so no BEGIN and no COMMIT.
+
+    Under READ COMMITTED every statement takes its own snapshot anyway, so a read-only
+    request loses no consistency without the transaction, and saves two round trips. The
+    isolation level is a flag of SQLAlchemy's asyncpg adapter (no round trip), reset when
+    the connection goes back to the pool. The one write a GET may do (an API token's
+    last_used_at) is a single statement that commits by itself.
+    """
+    if settings.is_sqlite:
+        return None  # SQLite's deferred BEGIN is local: nothing to save
+    return create_session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
+
+
 AfterCommit = Callable[[], Awaitable[None]]
 
 
@@ -161,11 +177,15 @@ async def run_after_commit(session: AsyncSession) -> None:
 
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: services flush, this commits once before the response."""
-    factory: async_sessionmaker[AsyncSession] = request.state.resources.session_factory
+    resources = request.state.resources
+    factory: async_sessionmaker[AsyncSession] = resources.session_factory
+    if request.method in READ_ONLY_METHODS and resources.read_session_factory is not None:
+        factory = resources.read_session_factory
     async with factory() as session:
         # Lets services reach shared resources (e.g. append_event publishing to Redis).
         session.info["resources"] = request.state.resources

@@ -22,6 +22,8 @@ class Resources:
     engine: AsyncEngine
     session_factory: async_sessionmaker[AsyncSession]
     redis: Redis
+    # GET/HEAD sessions (see db.get_session); None: they use session_factory.
+    read_session_factory: async_sessionmaker[AsyncSession] | None = None
     hub: Hub = field(init=False)
     retention: RetentionJob = field(init=False)
 
