@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import uuid
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from prometheus_client import Counter
 
 from taskmanager.observability.metrics import (
     EVENTS_DELIVERED,
@@ -28,6 +30,13 @@ CLOSE_GOING_AWAY = 1001
 CLOSE_TRY_AGAIN_LATER = 1013  # the send queue overflowed: resume with after_seq
 CLOSE_UNAUTHORIZED = 4401  # the session or token ended
 _DRAIN_ON_CLOSE = frozenset({CLOSE_NORMAL, CLOSE_GOING_AWAY})
+
+
+@functools.cache
+def _delivered(kind: str) -> Counter:
+    # .labels() builds and checks a key tuple under a lock: 15% of a fan-out's CPU when it
+    # ran once per subscriber per event; the labelled child never changes, so look it up once.
+    return EVENTS_DELIVERED.labels(kind)
 
 
 @dataclass(slots=True)
@@ -146,7 +155,7 @@ class Connection:
     # -- what the hub and subscriptions call -------------------------------------------
     def send_event(self, event: LiveEvent) -> None:
         if self._put(self.format_event(event)):
-            EVENTS_DELIVERED.labels(self.kind).inc()
+            _delivered(self.kind).inc()
         else:
             EVENTS_DROPPED.labels(
                 "queue_full" if self.close_code == CLOSE_TRY_AGAIN_LATER else "closing"
