@@ -12,12 +12,14 @@ from urllib.parse import urlsplit
 import orjson
 from fastapi import APIRouter, WebSocket
 from redis.exceptions import RedisError
+from starlette.types import Send
 from starlette.websockets import WebSocketDisconnect
 
 from taskmanager.auth import service as auth_service
 from taskmanager.auth.deps import get_session_store
 from taskmanager.errors import AppError
 from taskmanager.kit.permissions import Role, require_role
+from taskmanager.middleware import WEBSOCKET_DATA_SEND
 from taskmanager.observability.metrics import REDIS_ERRORS
 from taskmanager.realtime.connection import CLOSE_UNAUTHORIZED, Closed, Connection, Identity
 from taskmanager.realtime.hub import Hub, SubscribeOutcome
@@ -143,12 +145,15 @@ def _unblock(writer: asyncio.Task[None], connection: Connection) -> None:
 
 
 async def _write(websocket: WebSocket, connection: Connection) -> None:
+    # Data frames skip Starlette's WebSocket and every middleware's send wrapper (none of
+    # them looks at websocket.send); the close below still goes through them, for the log.
+    send: Send = websocket.scope.get("state", {}).get(WEBSOCKET_DATA_SEND, websocket.send)
     try:
         while True:
             text = await connection.next_message()
             if text is not None:
                 connection.sending = True
-                await websocket.send_text(text)
+                await send({"type": "websocket.send", "text": text})
                 connection.sending = False
     except (Closed, asyncio.CancelledError):
         if connection.close_code is None:
