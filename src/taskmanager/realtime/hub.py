@@ -330,13 +330,18 @@ class Hub:
         await self._check_sessions()
 
     async def _check_sessions(self) -> None:
-        by_session = [c for c in self.connections if c.identity.session_hash is not None]
+        # One HGET per session, not per socket: a user's tabs (or a load test's thousand
+        # sockets) share one session, and this runs every second.
+        by_session: dict[str, list[Connection]] = defaultdict(list)
+        for connection in self.connections:
+            if connection.identity.session_hash is not None:
+                by_session[connection.identity.session_hash].append(connection)
         if not by_session:
             return
         try:
             async with self.resources.redis.pipeline(transaction=False) as pipe:
-                for connection in by_session:
-                    pipe.hget(SESSION_KEY.format(connection.identity.session_hash), "abs")
+                for session_hash in by_session:
+                    pipe.hget(SESSION_KEY.format(session_hash), "abs")
                 replies = cast(list[bytes | None], await pipe.execute())
         except (RedisError, OSError):
             # Sessions cannot be checked while Redis is down; live sockets stay (they get
@@ -344,6 +349,7 @@ class Hub:
             REDIS_ERRORS.labels("realtime").inc()
             return
         now = time.time()
-        for connection, absolute in zip(by_session, replies, strict=True):
+        for connections, absolute in zip(by_session.values(), replies, strict=True):
             if absolute is None or float(absolute) <= now:
-                connection.close(CLOSE_UNAUTHORIZED, "Your session has ended.")
+                for connection in connections:
+                    connection.close(CLOSE_UNAUTHORIZED, "Your session has ended.")
