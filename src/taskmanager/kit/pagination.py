@@ -21,7 +21,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 import orjson
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, Select, and_, or_, tuple_
+from sqlalchemy import ColumnElement, Row, Select, and_, or_, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -39,6 +39,7 @@ CursorQuery = Annotated[
 
 T = TypeVar("T")
 E = TypeVar("E")
+R = TypeVar("R")
 
 ValueKind = Literal["str", "int", "datetime", "uuid"]
 _CURSOR_LOC = ("query", "cursor")
@@ -161,6 +162,25 @@ def decode_cursor(
     return [_parse(v, k, n) for v, k, n in zip(data[1:], kinds, flags, strict=True)]
 
 
+def _page_query(
+    stmt: Select[E], sort: SortSpec, full_scope: str, limit: int, cursor: str | None
+) -> Select[E]:
+    if cursor is not None:
+        value, row_id = decode_cursor(
+            cursor, full_scope, [sort.kind, "uuid"], [sort.nullable, False]
+        )
+        stmt = stmt.where(sort.after(value, row_id))
+    return stmt.order_by(*sort.order_by()).limit(limit + 1)
+
+
+def _cut(rows: list[R], sort: SortSpec, full_scope: str, limit: int) -> tuple[list[R], str | None]:
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    last = rows[-1]
+    return rows, encode_cursor(full_scope, [getattr(last, sort.attr), getattr(last, "id")])  # noqa: B009
+
+
 async def paginate(
     session: AsyncSession,
     stmt: Select[E],
@@ -172,15 +192,21 @@ async def paginate(
 ) -> tuple[list[E], str | None]:
     """One page of `stmt` (a select of one entity) in `sort` order, and the next cursor."""
     full_scope = f"{scope}:{sort.name}"
-    if cursor is not None:
-        value, row_id = decode_cursor(
-            cursor, full_scope, [sort.kind, "uuid"], [sort.nullable, False]
-        )
-        stmt = stmt.where(sort.after(value, row_id))
-    stmt = stmt.order_by(*sort.order_by()).limit(limit + 1)
-    rows = list((await session.scalars(stmt)).all())
-    if len(rows) <= limit:
-        return rows, None
-    rows = rows[:limit]
-    last = rows[-1]
-    return rows, encode_cursor(full_scope, [getattr(last, sort.attr), getattr(last, "id")])  # noqa: B009
+    stmt = _page_query(stmt, sort, full_scope, limit, cursor)
+    return _cut(list((await session.scalars(stmt)).all()), sort, full_scope, limit)
+
+
+async def paginate_rows(
+    session: AsyncSession,
+    stmt: Select[Any],
+    *,
+    sort: SortSpec,
+    scope: str,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Row[Any]], str | None]:
+    """`paginate` for a select of columns (`sort.attr` and `id` among them): Core rows,
+    for hot reads that skip the ORM's identity map and object construction."""
+    full_scope = f"{scope}:{sort.name}"
+    stmt = _page_query(stmt, sort, full_scope, limit, cursor)
+    return _cut(list((await session.execute(stmt)).all()), sort, full_scope, limit)

@@ -12,7 +12,7 @@ from taskmanager.db import SessionDep
 from taskmanager.kit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from taskmanager.kit.responses import AUTHENTICATED, JSON_BODY, problems
 from taskmanager.kit.schemas import NoNul, UTCDateTimeIn
-from taskmanager.tasks import service
+from taskmanager.tasks import listing, service
 from taskmanager.tasks.models import Task
 from taskmanager.tasks.schemas import (
     Priority,
@@ -76,6 +76,7 @@ async def create_task(
     "/projects/{project_id}/tasks",
     summary="Filter, search, sort and page tasks",
     responses=problems(404, 422),
+    response_model=Page[TaskRead],
 )
 async def list_tasks(
     project_id: uuid.UUID,
@@ -102,8 +103,8 @@ async def list_tasks(
     sort: Annotated[TaskSort, Query(description="`-` for descending; ties by id")] = "position",
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
-) -> Page[TaskRead]:
-    filters = service.TaskFilters(
+) -> Response:
+    filters = listing.TaskFilters(
         status=status_,
         assignee_id=assignee_id,
         label_id=label_id,
@@ -112,7 +113,8 @@ async def list_tasks(
         due_after=due_after,
         q=q,
     )
-    tasks, next_cursor = await service.list_tasks(
+    # Already the JSON of Page[TaskRead] (see listing.list_page): no second validation.
+    content = await listing.list_page(
         db,
         project_id=project_id,
         user_id=principal.id,
@@ -121,7 +123,7 @@ async def list_tasks(
         limit=limit,
         cursor=cursor,
     )
-    return Page(items=[TaskRead.model_validate(t) for t in tasks], next_cursor=next_cursor)
+    return Response(content=content, media_type="application/json")
 
 
 @router.get("/tasks/{task_id}", summary="One task, with its ETag", responses=problems(404, 422))

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, exists, func, literal_column, select
@@ -17,11 +15,11 @@ from taskmanager.errors import NotFound, PreconditionFailed, ValidationFailed
 from taskmanager.events.schemas import EventName
 from taskmanager.events.service import append_event
 from taskmanager.kit.ordering import key_between
-from taskmanager.kit.pagination import SortSpec, paginate
+from taskmanager.kit.pagination import SortSpec
 from taskmanager.kit.permissions import Access, Role, require_role, row_access
 from taskmanager.labels.models import Label
 from taskmanager.projects.models import Membership
-from taskmanager.tasks.models import PRIORITY_RANK, Task, task_labels
+from taskmanager.tasks.models import PRIORITY_RANK, Task
 from taskmanager.tasks.schemas import TaskCreate, TaskMove, TaskRead, TaskUpdate
 
 
@@ -62,17 +60,6 @@ TASK_SORTS: dict[str, SortSpec] = {
 
 # Must stay the exact expression of the trigram index (migration 20261125_0002).
 SEARCH_EXPR = func.lower(Task.title.op("||")(literal_column("' '")).op("||")(Task.description))
-
-
-@dataclass(slots=True)
-class TaskFilters:
-    status: str | None = None
-    assignee_id: uuid.UUID | None = None
-    label_id: uuid.UUID | None = None
-    priority: str | None = None
-    due_before: dt.datetime | None = None
-    due_after: dt.datetime | None = None
-    q: str | None = None
 
 
 def task_data(task: Task) -> dict[str, Any]:
@@ -342,49 +329,4 @@ async def delete_task(
         name="task.deleted",
         actor_id=user_id,
         data={"id": str(task.id), "project_id": str(task.project_id)},
-    )
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-async def list_tasks(
-    session: AsyncSession,
-    *,
-    project_id: uuid.UUID,
-    user_id: uuid.UUID,
-    filters: TaskFilters,
-    sort: str,
-    limit: int,
-    cursor: str | None,
-) -> tuple[list[Task], str | None]:
-    await require_role(session, project_id, user_id, minimum=Role.viewer)
-    stmt = select(Task).where(Task.project_id == project_id).options(selectinload(Task.labels))
-    if filters.status is not None:
-        stmt = stmt.where(Task.status == filters.status)
-    if filters.priority is not None:
-        stmt = stmt.where(Task.priority_rank == PRIORITY_RANK[filters.priority])
-    if filters.assignee_id is not None:
-        stmt = stmt.where(Task.assignee_id == filters.assignee_id)
-    if filters.label_id is not None:
-        stmt = stmt.where(
-            exists().where(
-                task_labels.c.task_id == Task.id, task_labels.c.label_id == filters.label_id
-            )
-        )
-    if filters.due_after is not None:
-        stmt = stmt.where(Task.due_at >= filters.due_after)
-    if filters.due_before is not None:
-        stmt = stmt.where(Task.due_at < filters.due_before)
-    if filters.q:
-        pattern = f"%{_escape_like(filters.q.lower())}%"
-        stmt = stmt.where(SEARCH_EXPR.like(pattern, escape="\\"))
-    return await paginate(
-        session,
-        stmt,
-        sort=TASK_SORTS[sort],
-        scope=f"tasks:{project_id}",
-        limit=limit,
-        cursor=cursor,
     )
