@@ -6,6 +6,7 @@ import asyncio
 import functools
 import logging
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -61,7 +62,7 @@ class LiveEvent:
         )
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Identity:
     """Who a live connection belongs to, and the credential to re-check."""
 
@@ -79,7 +80,7 @@ class Closed(Exception):
         self.reason = reason
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Subscription:
     """A connection following one project: delivers in seq order, no gaps, no repeats.
 
@@ -138,15 +139,33 @@ class Connection:
     """
 
     kind = "connection"
+    # Thousands of these live at once: no per-instance __dict__, and a bare deque plus
+    # futures made only while someone waits, rather than an asyncio.Queue and an Event
+    # (five deques between them, ~3 KiB per connection).
+    __slots__ = (
+        "_room",
+        "_waiter",
+        "close_code",
+        "close_reason",
+        "hub",
+        "identity",
+        "on_close",
+        "queue",
+        "queue_size",
+        "sending",
+        "subscriptions",
+    )
 
     def __init__(self, hub: Hub, identity: Identity, *, queue_size: int) -> None:
         self.hub = hub
         self.identity = identity
-        self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
+        self.queue: deque[str] = deque()
+        self.queue_size = queue_size
         self.subscriptions: dict[uuid.UUID, Subscription] = {}
         self.close_code: int | None = None
         self.close_reason = ""
-        self._drained = asyncio.Event()
+        # What replay waits on while the queue is nearly full; set when it has room again.
+        self._room: asyncio.Future[None] | None = None
         # What an idle next_message() waits on: one bare future, woken by _put and close.
         self._waiter: asyncio.Future[None] | None = None
         self.sending = False  # set by a transport while it is blocked writing to the client
@@ -173,13 +192,13 @@ class Connection:
         )
 
     def queue_nearly_full(self) -> bool:
-        return self.close_code is None and self.queue.qsize() >= self.queue.maxsize - 4
+        return self.close_code is None and len(self.queue) >= self.queue_size - 4
 
     def close(self, code: int, reason: str) -> None:
         if self.close_code is None:
             self.close_code = code
             self.close_reason = reason
-            self._drained.set()
+            self._has_room()
             self._wake()
             if self.on_close is not None:
                 self.on_close()
@@ -194,8 +213,10 @@ class Connection:
     async def wait_writable(self) -> None:
         """Wait until the queue has room (used by replay, which can wait; live cannot)."""
         while self.queue_nearly_full():
-            self._drained.clear()
-            await self._drained.wait()
+            # Several catch-ups (one per project) may wait on the same connection.
+            if self._room is None or self._room.done():
+                self._room = asyncio.get_running_loop().create_future()
+            await asyncio.shield(self._room)
 
     async def next_message(self, max_wait: float | None = None) -> str | None:
         """The next thing to send; None after `max_wait`; raises Closed once told to close.
@@ -205,13 +226,13 @@ class Connection:
         """
         while True:
             if self.close_code is not None and (
-                self.close_code not in _DRAIN_ON_CLOSE or self.queue.empty()
+                self.close_code not in _DRAIN_ON_CLOSE or not self.queue
             ):
                 raise Closed(self.close_code, self.close_reason)
-            if not self.queue.empty():
-                text = self.queue.get_nowait()
-                if self.queue.qsize() <= self.queue.maxsize // 2:
-                    self._drained.set()
+            if self.queue:
+                text = self.queue.popleft()
+                if len(self.queue) <= self.queue_size // 2:
+                    self._has_room()
                 return text
             # One future woken by _put/close, not two Tasks under asyncio.wait: those were
             # made (and parked, per idle connection) for every message of every subscriber.
@@ -227,6 +248,12 @@ class Connection:
             finally:
                 self._waiter = None
 
+    def _has_room(self) -> None:
+        if self._room is not None:
+            if not self._room.done():
+                self._room.set_result(None)
+            self._room = None
+
     def _wake(self) -> None:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
@@ -235,12 +262,11 @@ class Connection:
         """Queue `text`; False if it was not (closing, or the queue overflowed just now)."""
         if self.close_code is not None:
             return False
-        try:
-            self.queue.put_nowait(text)
-        except asyncio.QueueFull:
+        if len(self.queue) >= self.queue_size:
             SLOW_CONSUMERS_CLOSED.inc()
             logger.info("closing a slow %s (send queue full)", self.kind)
             self.close(CLOSE_TRY_AGAIN_LATER, "Too slow: reconnect and resume with after_seq.")
             return False
+        self.queue.append(text)
         self._wake()
         return True

@@ -40,6 +40,7 @@ _STREAM_EXAMPLE = (
 
 class SseConnection(Connection):
     kind = "sse"
+    __slots__ = ()
 
     def format_event(self, event: LiveEvent) -> str:
         return f"id: {event.seq}\nevent: {event.name}\ndata: {event.text}\n\n"

@@ -36,6 +36,7 @@ CLOSE_TIMEOUT_SECONDS = 2.0
 
 class WebSocketConnection(Connection):
     kind = "websocket"
+    __slots__ = ()
 
 
 def _origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
