@@ -230,3 +230,42 @@ async def test_no_n_plus_one(team: Team, server: RunningServer) -> None:
         seen.append(len(statements))
     assert seen[0] == seen[1], seen
     assert seen[1] <= 6, seen  # auth (session user), access check, tasks, labels
+
+
+async def test_items_are_the_task_representation(team: Team) -> None:
+    """A listed task is byte for byte what GET /tasks/{id} returns (labels ordered by name)."""
+    pid = team.project_id
+    label_ids = [
+        (
+            await team["member"].post(
+                f"{API}/projects/{pid}/labels", json={"name": name, "color": "#123abc"}
+            )
+        ).json()["id"]
+        for name in ("zeta", "Ärger", "alpha")
+    ]
+    await create_task(
+        team["member"],
+        pid,
+        'Täsk \u2028 "quoted" </b>',
+        description="line\nnext\ttab",
+        due_at="2026-12-01T10:00:00.250000+02:00",
+        assignee_id=team.user_id("member"),
+        label_ids=label_ids,
+    )
+    await create_task(team["member"], pid, "plain")
+    response = await team["viewer"].get(f"{API}/projects/{pid}/tasks", params={"limit": 1})
+    assert response.headers["content-type"] == "application/json"
+    page = response.json()
+    assert page["next_cursor"]
+    for item in (
+        page["items"]
+        + (
+            await team["viewer"].get(
+                f"{API}/projects/{pid}/tasks", params={"cursor": page["next_cursor"]}
+            )
+        ).json()["items"]
+    ):
+        one = await team["viewer"].get(f"{API}/tasks/{item['id']}")
+        assert response.content.startswith(b'{"items":[{"id":"')
+        assert item == one.json()
+        assert list(item) == list(one.json())

@@ -8,12 +8,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import pydantic_core
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from taskmanager.errors import ValidationFailed
 from taskmanager.kit.pagination import paginate_rows
 from taskmanager.kit.permissions import Role, require_role
 from taskmanager.labels.models import Label
+from taskmanager.projects.models import Membership
 from taskmanager.tasks.models import PRIORITIES, PRIORITY_RANK, Task, task_labels
 from taskmanager.tasks.service import SEARCH_EXPR, TASK_SORTS
 
@@ -31,6 +34,24 @@ class TaskFilters:
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# PostgreSQL: each row carries its labels (ordered by name, as the relationship) as JSON,
+# which saves the second query; SQLite gets them from `_labels_of`.
+_LABELS_JSON = (
+    select(
+        func.json_agg(
+            aggregate_order_by(
+                func.json_build_object("id", Label.id, "name", Label.name, "color", Label.color),
+                Label.name,
+            )
+        )
+    )
+    .select_from(task_labels.join(Label, Label.id == task_labels.c.label_id))
+    .where(task_labels.c.task_id == Task.id)
+    .scalar_subquery()
+    .label("labels_json")
+)
 
 
 async def _labels_of(
@@ -69,8 +90,20 @@ async def list_page(
     datetimes, UUIDs and escaping come out exactly as before; the dict keys are in
     TaskRead's field order (tests/tasks/test_listing.py compares against GET /tasks/{id}).
     """
-    await require_role(session, project_id, user_id, minimum=Role.viewer)
-    stmt = select(*Task.__table__.c).where(Task.project_id == project_id)
+    columns: list[Any] = [*Task.__table__.c]
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        columns.append(_LABELS_JSON)
+    # Any membership is the viewer role: the join is the permission check, and the role
+    # query runs only when the page is empty (not a member: 404; a member: the empty page).
+    stmt = (
+        select(*columns)
+        .join(
+            Membership,
+            (Membership.project_id == Task.project_id) & (Membership.user_id == user_id),
+        )
+        .where(Task.project_id == project_id)
+    )
     if filters.status is not None:
         stmt = stmt.where(Task.status == filters.status)
     if filters.priority is not None:
@@ -90,15 +123,26 @@ async def list_page(
     if filters.q:
         pattern = f"%{_escape_like(filters.q.lower())}%"
         stmt = stmt.where(SEARCH_EXPR.like(pattern, escape="\\"))
-    rows, next_cursor = await paginate_rows(
-        session,
-        stmt,
-        sort=TASK_SORTS[sort],
-        scope=f"tasks:{project_id}",
-        limit=limit,
-        cursor=cursor,
-    )
-    labels = await _labels_of(session, [row.id for row in rows])
+    try:
+        rows, next_cursor = await paginate_rows(
+            session,
+            stmt,
+            sort=TASK_SORTS[sort],
+            scope=f"tasks:{project_id}",
+            limit=limit,
+            cursor=cursor,
+        )
+    except ValidationFailed:
+        # A bad cursor: a non-member still gets the 404 first, as when the check came first.
+        await require_role(session, project_id, user_id, minimum=Role.viewer)
+        raise
+    if not rows:
+        await require_role(session, project_id, user_id, minimum=Role.viewer)
+    if postgres:
+        # asyncpg's json codec (set up by SQLAlchemy) has decoded it already; NULL: no labels.
+        labels = {row.id: row.labels_json or [] for row in rows}
+    else:
+        labels = await _labels_of(session, [row.id for row in rows])
     items = [
         {
             "id": row.id,
