@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy import delete, insert, literal, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskmanager.db import after_commit, utcnow
@@ -48,28 +48,45 @@ async def append_event(
     lock it takes is held until commit, so concurrent writers of one project get consecutive
     seqs in commit order (no gaps, no reordering), which makes seq a safe resume cursor.
     """
-    seq = await session.scalar(
+    values = {
+        "project_id": project_id,
+        "name": name,
+        "actor_id": actor_id,
+        "request_id": request_id_var.get(),
+        "at": utcnow(),
+        "data": data,
+    }
+    bump = (
         update(Project)
         .where(Project.id == project_id)
         .values(event_seq=Project.event_seq + 1)
         .returning(Project.event_seq)
-        .execution_options(synchronize_session=False)
     )
+    await session.flush()  # the caller's pending rows first, as session.add + flush did
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement, one round trip fewer while the project row is locked: the bump is
+        # a data-modifying CTE the INSERT reads its seq from (SQLite has no DML in WITH).
+        seq = await session.scalar(_insert_bumped(bump.cte("bump"), values))
+    else:
+        seq = await session.scalar(bump.execution_options(synchronize_session=False))
+        if seq is not None:
+            await session.execute(insert(Event).values(seq=seq, **values))
     if seq is None:
         raise LookupError(f"project {project_id} does not exist")
-    event = Event(
-        project_id=project_id,
-        seq=seq,
-        name=name,
-        actor_id=actor_id,
-        request_id=request_id_var.get(),
-        at=utcnow(),
-        data=data,
-    )
-    session.add(event)
-    await session.flush()
+    event = Event(seq=seq, **values)  # not added: the row is written; this carries the message
     _queue_publish(session, project_id, event_to_message(event))
     return event
+
+
+def _insert_bumped(bump: Any, values: dict[str, Any]) -> Any:
+    """INSERT INTO events ... SELECT <values>, bump.event_seq FROM bump RETURNING seq."""
+    columns = Event.__table__.c
+    row = [literal(value, columns[key].type).label(key) for key, value in values.items()]
+    return (
+        insert(Event)
+        .from_select([*values, "seq"], select(*row, bump.c.event_seq).select_from(bump))
+        .returning(Event.seq)
+    )
 
 
 def _queue_publish(session: AsyncSession, project_id: uuid.UUID, message: bytes) -> None:
