@@ -40,6 +40,14 @@ def _delivered(kind: str) -> Counter:
     return EVENTS_DELIVERED.labels(kind)
 
 
+def count_delivered(kind: str, amount: int = 1) -> None:
+    """Count deliveries: the hub calls it once per event and transport with the total,
+    since even a cached child's inc() (a lock, or an mmap write with --workers) adds up
+    over 10,000 subscribers."""
+    if amount:
+        _delivered(kind).inc(amount)
+
+
 @dataclass(slots=True)
 class LiveEvent:
     """An event as it travels: parsed once, serialised once, shared by every subscriber."""
@@ -100,27 +108,28 @@ class Subscription:
     active: bool = True
     catch_up_task: asyncio.Task[None] | None = field(default=None, repr=False)
 
-    def offer(self, event: LiveEvent) -> None:
+    def offer(self, event: LiveEvent) -> bool:
+        """Hand a live event to this subscriber; True if it was queued for the client."""
         if not self.active:
-            return
+            return False
         if event.name == "project.deleted":
             # The rows (and the log) are gone: no catching up to do, just say so and stop.
             self.last_seq = max(self.last_seq, event.seq - 1)
-            self.deliver(event)
-            return
+            return self.deliver(event)
         self.max_seen = max(self.max_seen, event.seq)
         if self.catching_up or event.seq <= self.last_seq:
-            return
+            return False
         if event.seq == self.last_seq + 1:
-            self.deliver(event)
-        else:
-            self.connection.hub.start_catch_up(self)
+            return self.deliver(event)
+        self.connection.hub.start_catch_up(self)
+        return False
 
-    def deliver(self, event: LiveEvent) -> None:
+    def deliver(self, event: LiveEvent) -> bool:
+        """Queue the next event in seq order; True if it was (the caller counts it)."""
         if not self.active or event.seq != self.last_seq + 1:
-            return
+            return False
         self.last_seq = event.seq
-        self.connection.send_event(event)
+        queued = self.connection.send_event(event)
         if event.name == "project.deleted":
             self.connection.end_subscription(self, "not_found", "The project was deleted.")
         elif event.name == "member.removed" and event.data.get("user_id") == str(
@@ -129,6 +138,7 @@ class Subscription:
             self.connection.end_subscription(
                 self, "forbidden", "You were removed from the project."
             )
+        return queued
 
 
 class Connection:
@@ -172,13 +182,15 @@ class Connection:
         self.on_close: Callable[[], None] | None = None
 
     # -- what the hub and subscriptions call -------------------------------------------
-    def send_event(self, event: LiveEvent) -> None:
+    def send_event(self, event: LiveEvent) -> bool:
+        """Queue an event for the client; True if queued. Deliveries are counted by the
+        caller with count_delivered, once per event rather than once per subscriber."""
         if self._put(self.format_event(event)):
-            _delivered(self.kind).inc()
-        else:
-            EVENTS_DROPPED.labels(
-                "queue_full" if self.close_code == CLOSE_TRY_AGAIN_LATER else "closing"
-            ).inc()
+            return True
+        EVENTS_DROPPED.labels(
+            "queue_full" if self.close_code == CLOSE_TRY_AGAIN_LATER else "closing"
+        ).inc()
+        return False
 
     def send_control(self, message: dict[str, Any]) -> None:
         text = self.format_control(message)

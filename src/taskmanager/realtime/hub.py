@@ -39,6 +39,7 @@ from taskmanager.realtime.connection import (
     Connection,
     LiveEvent,
     Subscription,
+    count_delivered,
 )
 from taskmanager.state import Resources
 
@@ -192,7 +193,8 @@ class Hub:
                     if not sub.active:
                         return
                     EVENTS_REPLAYED.inc()
-                    sub.deliver(LiveEvent.parse(event_to_message(row)))
+                    if sub.deliver(LiveEvent.parse(event_to_message(row))):
+                        count_delivered(sub.connection.kind)
                 if len(rows) == CATCH_UP_BATCH:
                     continue
                 if sub.max_seen <= sub.last_seq:
@@ -250,8 +252,13 @@ class Hub:
             logger.warning("realtime: ignoring a malformed message on %s", name)
             return
         EVENTS_RECEIVED.inc()
+        delivered: dict[str, int] = {}
         for sub in list(self.projects.get(event.project_id, ())):
-            sub.offer(event)
+            if sub.offer(event):
+                kind = sub.connection.kind
+                delivered[kind] = delivered.get(kind, 0) + 1
+        for kind, amount in delivered.items():
+            count_delivered(kind, amount)
 
     def _revoke(self, message: dict[str, list[str]]) -> None:
         sessions = set(message.get("sessions", []))
