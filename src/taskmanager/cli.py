@@ -91,7 +91,7 @@ def _run_uvicorn(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
     uvicorn.run(
-        "taskmanager.app:create_app",
+        "taskmanager.app:create_served_app",
         factory=True,
         host=args.host,
         port=args.port,
