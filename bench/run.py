@@ -146,7 +146,11 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                     result["profile"] = run_profiles(cfg, sd, service, workdir, out_dir)
                     (out_dir / "profile.json").write_text(json.dumps(result, indent=1))
                     return result
-                result["http"] = http_scenarios(cfg, sd, service, floor, workdir, args.only)
+                result["http"] = (
+                    []
+                    if args.realtime_only
+                    else http_scenarios(cfg, sd, service, floor, workdir, args.only)
+                )
                 floor.stop()
                 if args.http_only:
                     result["realtime"] = {"fanout": [], "stall": None}
@@ -162,7 +166,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     result["elapsed_s"] = time.monotonic() - started
     (out_dir / "results.json").write_text(json.dumps(result, indent=1))
     (out_dir / "results.md").write_text(markdown(result))
-    if not (args.no_plots or cfg.smoke):
+    if not (args.no_plots or cfg.smoke or args.realtime_only):
         result["plots"] = plots(result, out_dir)
     log(f"done in {result['elapsed_s']:.0f}s: {out_dir / 'results.md'}")
     return result
@@ -180,6 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, help="alternating wrk rounds per target")
     parser.add_argument("--only", help="comma-separated HTTP scenarios (e.g. get_task)")
     parser.add_argument("--http-only", action="store_true", help="skip the real-time part")
+    parser.add_argument("--realtime-only", action="store_true", help="skip the HTTP part")
     parser.add_argument("--no-plots", action="store_true")
     args = parser.parse_args(argv)
     asyncio.run(main_async(args))
