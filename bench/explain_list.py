@@ -14,14 +14,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import os
 import sys
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+from common import ADMIN_DSN, REDIS_URL, bench_database
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection as SyncConnection
 
@@ -33,19 +35,6 @@ from taskmanager.migrations.runner import upgrade_to_head
 from taskmanager.projects import service as projects
 from taskmanager.projects.schemas import ProjectCreate
 from taskmanager.tasks.listing import TaskFilters, list_page
-
-ADMIN_DSN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
-DATABASE = "tm_explain"
-
-
-async def recreate_database() -> str:
-    admin = await asyncpg.connect(ADMIN_DSN)
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        await admin.execute(f"CREATE DATABASE {DATABASE}")
-    finally:
-        await admin.close()
-    return ADMIN_DSN.rsplit("/", 1)[0] + f"/{DATABASE}"
 
 
 async def fill(settings: Settings, tasks: int) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
@@ -98,13 +87,25 @@ async def fill(settings: Settings, tasks: int) -> tuple[uuid.UUID, uuid.UUID, uu
     return project.id, user.id, label_ids[0]
 
 
-LISTINGS: list[tuple[str, TaskFilters, str]] = [
-    ("board column: status=todo, sort=position", TaskFilters(status="todo"), "position"),
-    ("newest first: sort=-created_at", TaskFilters(), "-created_at"),
-    ("assignee filter, sort=position", TaskFilters(assignee_id=None), "position"),
-    ("label filter, sort=-updated_at", TaskFilters(), "-updated_at"),
-    ("due soon: due_after=now, sort=due_at", TaskFilters(), "due_at"),
-    ("search q='task 4242'", TaskFilters(q="task 4242"), "position"),
+@dataclass(frozen=True)
+class Made:
+    """What a listing's filters may refer to: the filled project's user and label."""
+
+    user_id: uuid.UUID
+    label_id: uuid.UUID
+
+
+LISTINGS: list[tuple[str, str, Callable[[Made], TaskFilters]]] = [
+    ("board column: status=todo, sort=position", "position", lambda m: TaskFilters(status="todo")),
+    ("newest first: sort=-created_at", "-created_at", lambda m: TaskFilters()),
+    ("assignee filter, sort=position", "position", lambda m: TaskFilters(assignee_id=m.user_id)),
+    ("label filter, sort=-updated_at", "-updated_at", lambda m: TaskFilters(label_id=m.label_id)),
+    (
+        "due soon: due_after=now, sort=due_at",
+        "due_at",
+        lambda m: TaskFilters(due_after=dt.datetime.now(dt.UTC)),
+    ),
+    ("search q='task 4242'", "position", lambda m: TaskFilters(q="task 4242")),
 ]
 
 
@@ -128,20 +129,15 @@ async def explain(
 
     results = []
     async with create_session_factory(engine)() as session:
-        for title, filters, sort in LISTINGS:
-            if title.startswith("assignee"):
-                filters = TaskFilters(assignee_id=user_id)
-            elif title.startswith("label"):
-                filters = TaskFilters(label_id=label_id)
-            elif title.startswith("due"):
-                filters = TaskFilters(due_after=dt.datetime.now(dt.UTC))
+        made = Made(user_id=user_id, label_id=label_id)
+        for title, sort, make_filters in LISTINGS:
             captured.clear()
             started = time.perf_counter()
             body = await list_page(
                 session,
                 project_id=project_id,
                 user_id=user_id,
-                filters=filters,
+                filters=make_filters(made),
                 sort=sort,
                 limit=50,
                 cursor=None,
@@ -177,17 +173,18 @@ def markdown(tasks: int, results: list[dict[str, Any]], server: str) -> str:
 
 
 async def main_async(tasks: int, out: Path) -> None:
-    dsn = await recreate_database()
-    settings = Settings(database_url=dsn, redis_url="redis://127.0.0.1:6379/13")
-    await asyncio.to_thread(upgrade_to_head, settings)
-    started = time.perf_counter()
-    project_id, user_id, label_id = await fill(settings, tasks)
-    print(f"filled {tasks:,} tasks in {time.perf_counter() - started:.1f}s", flush=True)
-    results = await explain(settings, project_id, user_id, label_id)
+    async with bench_database() as dsn:
+        settings = Settings(database_url=dsn, redis_url=REDIS_URL)
+        await asyncio.to_thread(upgrade_to_head, settings)
+        started = time.perf_counter()
+        project_id, user_id, label_id = await fill(settings, tasks)
+        print(f"filled {tasks:,} tasks in {time.perf_counter() - started:.1f}s", flush=True)
+        results = await explain(settings, project_id, user_id, label_id)
     admin = await asyncpg.connect(ADMIN_DSN)
-    server = "PostgreSQL " + str(await admin.fetchval("SHOW server_version"))
-    await admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-    await admin.close()
+    try:
+        server = "PostgreSQL " + str(await admin.fetchval("SHOW server_version"))
+    finally:
+        await admin.close()
     out.mkdir(parents=True, exist_ok=True)
     (out / "explain_list.md").write_text(markdown(tasks, results, server))
     print(f"\nwrote {out / 'explain_list.md'}")

@@ -44,8 +44,7 @@ def count_delivered(kind: str, amount: int = 1) -> None:
     """Count deliveries: the hub calls it once per event and transport with the total,
     since even a cached child's inc() (a lock, or an mmap write with --workers) adds up
     over 10,000 subscribers."""
-    if amount:
-        _delivered(kind).inc(amount)
+    _delivered(kind).inc(amount)
 
 
 @dataclass(slots=True)
