@@ -12,8 +12,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from taskmanager import __version__
-from taskmanager.cli import load_settings
-from taskmanager.config import Settings
+from taskmanager.config import Settings, load_settings
 from taskmanager.db import create_engine, create_read_session_factory, create_session_factory
 from taskmanager.errors import install_error_handlers
 from taskmanager.kit.idempotency import IdempotencyMiddleware
@@ -142,14 +141,12 @@ def _include_routers(app: FastAPI) -> None:
     from taskmanager.events.router import router as events_router
     from taskmanager.health.router import router as health_router
     from taskmanager.labels.router import router as labels_router
-    from taskmanager.observability.router import router as metrics_router
     from taskmanager.projects.router import router as projects_router
     from taskmanager.realtime.sse import router as sse_router
     from taskmanager.realtime.websocket import router as websocket_router
     from taskmanager.tasks.router import router as tasks_router
 
     include_router(app, health_router)
-    include_router(app, metrics_router)
     include_router(app, auth_router, prefix="/api/v1")
     include_router(app, websocket_router, prefix="/api/v1")
     include_router(app, sse_router, prefix="/api/v1")

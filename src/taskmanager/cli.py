@@ -14,33 +14,7 @@ import tempfile
 from collections.abc import Sequence
 from types import FrameType
 
-from pydantic import ValidationError
-from pydantic_settings import SettingsError
-
-from taskmanager.config import Settings
-
-
-def load_settings() -> Settings:
-    """Settings from the environment, or exit 2 with one line per bad variable."""
-    try:
-        return Settings()
-    except SettingsError as exc:  # a value the environment source itself could not parse
-        print(f"taskmanager: invalid configuration\n  {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-    except ValidationError as exc:
-        print("taskmanager: invalid configuration", file=sys.stderr)
-        for error in exc.errors():
-            name = "_".join(str(part) for part in error["loc"]).upper() or "SETTINGS"
-            value = error.get("input")
-            shown = (
-                f" (got {value!r})"
-                if isinstance(value, str | int | float)
-                and "URL" not in name
-                and "TOKEN" not in name  # never echo a secret
-                else ""
-            )
-            print(f"  {name}: {error['msg']}{shown}", file=sys.stderr)
-        raise SystemExit(2) from None
+from taskmanager.config import Settings, load_settings
 
 
 def _serve(args: argparse.Namespace) -> int:

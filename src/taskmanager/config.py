@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 
 class Settings(BaseSettings):
@@ -188,3 +189,26 @@ class Settings(BaseSettings):
     def session_cookie_name(self) -> str:
         # The __Host- prefix pins the cookie to this host, path / and HTTPS.
         return "__Host-session" if self.cookie_secure else "session"
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or exit 2 with one line per bad variable."""
+    try:
+        return Settings()
+    except SettingsError as exc:  # a value the environment source itself could not parse
+        print(f"taskmanager: invalid configuration\n  {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except ValidationError as exc:
+        print("taskmanager: invalid configuration", file=sys.stderr)
+        for error in exc.errors():
+            name = "_".join(str(part) for part in error["loc"]).upper() or "SETTINGS"
+            value = error.get("input")
+            shown = (
+                f" (got {value!r})"
+                if isinstance(value, str | int | float)
+                and "URL" not in name
+                and "TOKEN" not in name  # never echo a secret
+                else ""
+            )
+            print(f"  {name}: {error['msg']}{shown}", file=sys.stderr)
+        raise SystemExit(2) from None

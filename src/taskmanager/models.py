@@ -5,7 +5,7 @@ from taskmanager.comments.models import Comment
 from taskmanager.db import Base
 from taskmanager.events.models import Event
 from taskmanager.labels.models import Label
-from taskmanager.projects.models import Membership, Project
+from taskmanager.membership.models import Membership, Project
 from taskmanager.tasks.models import Task, task_labels
 
 __all__ = [

@@ -22,8 +22,8 @@ from taskmanager.config import Settings
 from taskmanager.db import create_engine, create_session_factory, utcnow
 from taskmanager.labels import service as labels
 from taskmanager.labels.schemas import LabelCreate
+from taskmanager.membership.models import Membership, Project
 from taskmanager.projects import service as projects
-from taskmanager.projects.models import Membership, Project
 from taskmanager.projects.schemas import AssignableRole, MemberCreate, ProjectCreate
 from taskmanager.tasks import service as tasks
 from taskmanager.tasks.schemas import TaskCreate

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from taskmanager.projects.models import Project
+from taskmanager.membership.models import Project
 from tests.helpers import API, ApiClient, add_member, create_project, create_task, unique_email
 from tests.server import RunningServer
 

@@ -18,7 +18,7 @@ from taskmanager.events.service import (
     prune_events,
     publish_messages,
 )
-from taskmanager.projects.models import Project
+from taskmanager.membership.models import Project
 from taskmanager.state import Resources
 from tests.helpers import (
     API,

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from taskmanager.comments.models import Comment
 from taskmanager.config import Settings
 from taskmanager.events.models import Event
-from taskmanager.projects.models import Project
+from taskmanager.membership.models import Project
 from taskmanager.seed import DEMO_PASSWORD, PROJECTS, seed
 from taskmanager.tasks.models import Task
 from tests.helpers import API, ApiClient

@@ -55,8 +55,12 @@ SessionStoreDep = Annotated[SessionStore, Depends(_session_store_dep)]
 LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
 
 
-def bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization")
+def parse_bearer(header: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, None when there is no header.
+
+    The one parser for every entry point (HTTP, WebSocket, /metrics); any other scheme or an
+    empty token is a NotAuthenticated, never silently "no credentials".
+    """
     if header is None:
         return None
     scheme, _, value = header.partition(" ")
@@ -76,7 +80,7 @@ async def get_principal(
 async def _authenticate(
     request: Request, db: SessionDep, store: SessionStore, cookie_name: str
 ) -> Principal:
-    secret = bearer_token(request)
+    secret = parse_bearer(request.headers.get("authorization"))
     if secret is not None:
         found = await service.user_for_token(db, secret)
         if found is None:

@@ -13,7 +13,7 @@ from taskmanager.db import utcnow
 from taskmanager.errors import Forbidden, NotFound
 from taskmanager.events.service import append_event
 from taskmanager.kit.pagination import SortSpec, paginate
-from taskmanager.kit.permissions import Role, row_access
+from taskmanager.membership.access import Role, row_access
 from taskmanager.tasks.service import get_task, task_access
 
 COMMENT_SORT = SortSpec("created_at", "created_at", Comment.created_at, Comment.id, "datetime")

@@ -12,8 +12,8 @@ from taskmanager.db import SessionDep
 from taskmanager.events import service
 from taskmanager.events.schemas import MAX_SEQ, EventPage, EventRead
 from taskmanager.kit.pagination import DEFAULT_LIMIT, LimitQuery
-from taskmanager.kit.permissions import Role, require_role
 from taskmanager.kit.responses import AUTHENTICATED, problems
+from taskmanager.membership.access import Role, require_role
 
 router = APIRouter(tags=["events"], responses=problems(*AUTHENTICATED))
 

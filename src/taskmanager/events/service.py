@@ -15,8 +15,8 @@ from taskmanager.db import after_commit, utcnow
 from taskmanager.events.models import Event
 from taskmanager.events.schemas import EventName, EventRead
 from taskmanager.logs import request_id_var
+from taskmanager.membership.models import Project
 from taskmanager.observability.metrics import EVENTS_DROPPED, EVENTS_PUBLISHED, REDIS_ERRORS
-from taskmanager.projects.models import Project
 from taskmanager.state import Resources
 
 logger = logging.getLogger("taskmanager.events")

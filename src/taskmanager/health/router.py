@@ -1,18 +1,23 @@
-"""Liveness and readiness: /health checks the database and Redis, /health/live checks nothing."""
+"""The operator's endpoints: /health (database and Redis), /health/live, /metrics (Prometheus)."""
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import time
 from collections.abc import Awaitable
 from typing import Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import text
 
+from taskmanager.auth.deps import parse_bearer
+from taskmanager.errors import NotAuthenticated
 from taskmanager.kit.responses import example_response
-from taskmanager.state import ResourcesDep
+from taskmanager.observability.metrics import exposition
+from taskmanager.state import ResourcesDep, SettingsDep
 
 router = APIRouter(tags=["health"])
 
@@ -94,3 +99,24 @@ async def health(resources: ResourcesDep, response: Response) -> HealthRead:
 @router.get("/health/live", responses={200: example_response({"status": "ok"})})
 async def live() -> dict[str, str]:
     return {"status": "ok"}
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request, settings: SettingsDep) -> Response:
+    """The Prometheus text exposition, behind `METRICS_TOKEN` when one is set."""
+    if settings.metrics_token is not None:
+        _check_metrics_token(request, settings.metrics_token.get_secret_value())
+    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _check_metrics_token(request: Request, expected: str) -> None:
+    try:
+        given = parse_bearer(request.headers.get("authorization"))
+    except NotAuthenticated:
+        given = None  # answered below with the hint that names METRICS_TOKEN
+    # compare_digest: the time taken does not tell how much of a guess was right.
+    if given is None or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise NotAuthenticated(
+            "GET /metrics needs 'Authorization: Bearer <METRICS_TOKEN>'.",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )

@@ -13,8 +13,9 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 
+from taskmanager.errors import PROBLEM_JSON
+
 Responses = dict[int | str, dict[str, Any]]
-PROBLEM_JSON = "application/problem+json"
 PROBLEM_REF = "#/components/schemas/Problem"
 
 

@@ -11,9 +11,9 @@ from taskmanager.db import utcnow
 from taskmanager.errors import Conflict, NotFound
 from taskmanager.events.service import append_event
 from taskmanager.kit.pagination import SortSpec, paginate
-from taskmanager.kit.permissions import Role, require_role, row_access
 from taskmanager.labels.models import Label
 from taskmanager.labels.schemas import LabelCreate, LabelRead, LabelUpdate
+from taskmanager.membership.access import Role, require_role, row_access
 
 LABEL_SORT = SortSpec("name", "name", Label.name, Label.id, "str")
 

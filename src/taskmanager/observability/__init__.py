@@ -1,1 +1,1 @@
-"""Operations' view of the service: Prometheus metrics and their endpoint."""
+"""Operations' view of the service: the Prometheus metrics (served by health/router.py)."""

@@ -23,8 +23,8 @@ from taskmanager.kit.examples import (
     UPDATED_AT,
     examples,
 )
-from taskmanager.kit.permissions import Role
 from taskmanager.kit.schemas import StrictModel, reject_null
+from taskmanager.membership.access import Role
 
 ProjectName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 ProjectDescription = Annotated[str, Field(max_length=2000)]

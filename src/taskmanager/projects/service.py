@@ -14,8 +14,8 @@ from taskmanager.db import utcnow
 from taskmanager.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from taskmanager.events.service import append_event
 from taskmanager.kit.pagination import SortSpec, paginate
-from taskmanager.kit.permissions import ProjectArchived, Role, require_role
-from taskmanager.projects.models import Membership, Project
+from taskmanager.membership.access import ProjectArchived, Role, require_role
+from taskmanager.membership.models import Membership, Project
 from taskmanager.projects.schemas import (
     MemberCreate,
     MemberRead,

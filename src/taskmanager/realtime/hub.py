@@ -26,13 +26,13 @@ from taskmanager.auth.revocation import REVOCATION_CHANNEL
 from taskmanager.auth.sessions import SESSION_KEY
 from taskmanager.db import utcnow
 from taskmanager.events.service import event_to_message, read_events
+from taskmanager.membership.models import Membership, Project
 from taskmanager.observability.metrics import (
     EVENTS_RECEIVED,
     EVENTS_REPLAYED,
     LIVE_CONNECTIONS,
     REDIS_ERRORS,
 )
-from taskmanager.projects.models import Membership, Project
 from taskmanager.realtime.connection import (
     CLOSE_GOING_AWAY,
     CLOSE_UNAUTHORIZED,

@@ -15,8 +15,8 @@ from taskmanager.config import Settings
 from taskmanager.db import SessionDep
 from taskmanager.errors import ValidationFailed
 from taskmanager.events.schemas import MAX_SEQ
-from taskmanager.kit.permissions import Role, require_role
 from taskmanager.kit.responses import AUTHENTICATED, example_response, problems
+from taskmanager.membership.access import Role, require_role
 from taskmanager.realtime.connection import (
     CLOSE_NORMAL,
     Closed,

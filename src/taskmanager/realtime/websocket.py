@@ -16,9 +16,9 @@ from starlette.types import Send
 from starlette.websockets import WebSocketDisconnect
 
 from taskmanager.auth import service as auth_service
-from taskmanager.auth.deps import get_session_store
-from taskmanager.errors import AppError
-from taskmanager.kit.permissions import Role, require_role
+from taskmanager.auth.deps import get_session_store, parse_bearer
+from taskmanager.errors import AppError, NotAuthenticated
+from taskmanager.membership.access import Role, require_role
 from taskmanager.middleware import WEBSOCKET_DATA_SEND
 from taskmanager.observability.metrics import REDIS_ERRORS
 from taskmanager.realtime.connection import CLOSE_UNAUTHORIZED, Closed, Connection, Identity
@@ -51,13 +51,13 @@ def _origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
 
 
 async def _authenticate(websocket: WebSocket, resources: Resources) -> Identity | None:
-    header = websocket.headers.get("authorization")
-    if header is not None:
-        scheme, _, secret = header.partition(" ")
-        if scheme.lower() != "bearer" or not secret.strip():
-            return None
+    try:
+        secret = parse_bearer(websocket.headers.get("authorization"))
+    except NotAuthenticated:
+        return None
+    if secret is not None:
         async with resources.session_factory() as db:
-            found = await auth_service.user_for_token(db, secret.strip())
+            found = await auth_service.user_for_token(db, secret)
             await db.commit()
         if found is None:
             return None

@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskmanager.errors import ValidationFailed
 from taskmanager.kit.pagination import paginate_rows
-from taskmanager.kit.permissions import Role, require_role
 from taskmanager.labels.models import Label
-from taskmanager.projects.models import Membership
+from taskmanager.membership.access import Role, require_role
+from taskmanager.membership.models import Membership
 from taskmanager.tasks.models import PRIORITIES, PRIORITY_RANK, Task, task_labels
 from taskmanager.tasks.service import SEARCH_EXPR, TASK_SORTS
 

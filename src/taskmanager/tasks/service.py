@@ -16,9 +16,9 @@ from taskmanager.events.schemas import EventName
 from taskmanager.events.service import append_event
 from taskmanager.kit.ordering import key_between
 from taskmanager.kit.pagination import SortSpec
-from taskmanager.kit.permissions import Access, Role, require_role, row_access
 from taskmanager.labels.models import Label
-from taskmanager.projects.models import Membership
+from taskmanager.membership.access import Access, Role, require_role, row_access
+from taskmanager.membership.models import Membership
 from taskmanager.tasks.models import PRIORITY_RANK, Task
 from taskmanager.tasks.schemas import TaskCreate, TaskMove, TaskRead, TaskUpdate
 

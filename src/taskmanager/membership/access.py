@@ -14,7 +14,7 @@ from sqlalchemy.sql.base import ExecutableOption
 
 from taskmanager.db import Base
 from taskmanager.errors import Conflict, Forbidden, NotFound
-from taskmanager.projects.models import Membership, Project
+from taskmanager.membership.models import Membership, Project
 
 
 class Role(enum.StrEnum):

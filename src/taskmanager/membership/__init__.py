@@ -1,0 +1,1 @@
+"""Projects, their members and roles: the rows and the one access check every feature uses."""
