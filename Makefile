@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: serve test test-embedded test-postgres soak fuzz lint format docs install clean
+.PHONY: serve test test-embedded test-postgres soak fuzz lint format install clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is required"'
@@ -47,7 +47,7 @@ format: $(STAMP)
 	$(BIN)/ruff format src tests bench
 
 .PHONY: bench
-bench: $(STAMP)  ## service vs raw floor on PostgreSQL + Redis (wrk, WebSockets); ~8 min -> bench/results/
+bench: $(STAMP)  ## service vs raw floor on PostgreSQL + Redis (wrk, WebSockets); ~5.5 min -> bench/results/
 	command -v wrk >/dev/null || apt-get install -y wrk || (apt-get update -qq && apt-get install -y wrk)
 	$(BIN)/python -c 'import matplotlib' 2>/dev/null || $(BIN)/python -m pip install --quiet 'matplotlib==3.11.2'
 	$(BIN)/python bench/run.py $(ARGS)

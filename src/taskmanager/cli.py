@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Sequence
 from types import FrameType
 
+from taskmanager import __version__
 from taskmanager.config import Settings, load_settings
 
 
@@ -127,26 +128,58 @@ def _seed(_args: argparse.Namespace) -> int:
     return 0
 
 
+_SETTINGS_NOTE = (
+    "Settings come from the environment or ./.env (DATABASE_URL, REDIS_URL, ...: see the "
+    "README); with neither URL set it uses the embedded default, SQLite in DATA_DIR (./data) "
+    "and an in-process Redis stand-in. Bad settings exit with code 2."
+)
+
+
+def _command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, summary: str
+) -> argparse.ArgumentParser:
+    return commands.add_parser(
+        name,
+        help=summary,
+        description=f"{summary[0].upper()}{summary[1:]}. {_SETTINGS_NOTE}",
+        # Every option's help ends with its default.
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="taskmanager", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the HTTP/WebSocket server")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
+    parser = argparse.ArgumentParser(
+        prog="taskmanager",
+        description="The real-time task manager backend. " + _SETTINGS_NOTE,
+        epilog="Run 'taskmanager <command> --help' for a command's options and their defaults.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="<command>")
+    serve = _command(
+        commands,
+        "serve",
+        "run the HTTP/WebSocket server (on the embedded default it creates or upgrades the "
+        "SQLite schema first)",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="TCP port to listen on")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes; more than 1 needs DATABASE_URL and REDIS_URL",
+    )
     serve.add_argument(
         "--forwarded-allow-ips",
         default="127.0.0.1",
         help="proxies whose X-Forwarded-For is trusted (comma-separated, or '*')",
     )
     serve.set_defaults(func=_serve)
-    commands.add_parser("migrate", help="apply database migrations (idempotent)").set_defaults(
-        func=_migrate
-    )
-    commands.add_parser("seed", help="create demo users, projects and tasks").set_defaults(
-        func=_seed
-    )
-    commands.add_parser("openapi", help="print the OpenAPI spec as JSON").set_defaults(
+    _command(
+        commands, "migrate", "apply database migrations up to the latest (idempotent)"
+    ).set_defaults(func=_migrate)
+    _command(commands, "seed", "create demo users, projects and tasks").set_defaults(func=_seed)
+    _command(commands, "openapi", "print the OpenAPI spec as JSON on stdout").set_defaults(
         func=_openapi
     )
     return parser
