@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import uuid
 from typing import Any
@@ -12,12 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from taskmanager.events.models import Event
-from taskmanager.events.service import (
-    event_to_message,
-    prune_by_settings,
-    prune_events,
-    publish_messages,
-)
+from taskmanager.events.retention import RetentionJob
+from taskmanager.events.service import event_to_message, publish_messages
 from taskmanager.membership.models import Project
 from taskmanager.state import Resources
 from tests.helpers import (
@@ -189,6 +186,14 @@ async def test_publish_failure_is_swallowed(
     assert any("publishing 1 event(s) failed" in r.getMessage() for r in caplog.records)
 
 
+def _retention(server: RunningServer, *, keep_latest: int) -> RetentionJob:
+    """The real retention job, for one round by hand: 30 days, the latest `keep_latest` kept."""
+    settings = server.resources.settings.model_copy(
+        update={"event_retention_days": 30, "event_retention_min_events": keep_latest}
+    )
+    return RetentionJob(dataclasses.replace(server.resources, settings=settings))
+
+
 async def test_prune_keeps_recent_and_latest(team: Team, server: RunningServer) -> None:
     pid = uuid.UUID(team.project_id)
     for i in range(6):
@@ -200,10 +205,8 @@ async def test_prune_keeps_recent_and_latest(team: Team, server: RunningServer) 
             await session.scalars(select(Event).where(Event.project_id == pid, Event.seq <= 7))
         ).all():
             event.at = old
-    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
-    async with factory() as session, session.begin():
-        # keep_latest=5 protects seqs 5..9, so of the old 1..7 only 1..4 may go.
-        assert await prune_events(session, older_than=cutoff, keep_latest=5) == 4
+    # keep_latest=5 protects seqs 5..9, so of the old 1..7 only 1..4 may go.
+    assert await _retention(server, keep_latest=5).run_round() == 4
     async with factory() as session:
         seqs = list(
             (
@@ -214,8 +217,7 @@ async def test_prune_keeps_recent_and_latest(team: Team, server: RunningServer) 
         )
         assert seqs == [5, 6, 7, 8, 9]
         assert await session.scalar(select(Project.event_seq).where(Project.id == pid)) == 9
-    async with factory() as session, session.begin():
-        assert await prune_by_settings(session, retention_days=30, keep_latest=0) == 3
+    assert await _retention(server, keep_latest=0).run_round() == 3
     log = await events(team["viewer"], team.project_id)
     assert [e["seq"] for e in log] == [8, 9]
     # The seq keeps counting after a prune: no reuse.

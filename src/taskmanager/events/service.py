@@ -135,28 +135,12 @@ async def read_events(
     return list((await session.scalars(stmt)).all())
 
 
-async def prune_events(session: AsyncSession, *, older_than: dt.datetime, keep_latest: int) -> int:
-    """Delete events older than `older_than`, except each project's latest `keep_latest`.
-
-    Seqs are gap-free from 1, so "the latest N" is `seq > projects.event_seq - N`.
-    """
-    latest_kept = (
-        select(Project.event_seq - keep_latest)
-        .where(Project.id == Event.project_id)
-        .scalar_subquery()
-    )
-    result = await session.execute(
-        delete(Event)
-        .where(Event.at < older_than, Event.seq <= latest_kept)
-        .execution_options(synchronize_session=False)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
 async def prune_batch(
     session: AsyncSession, *, older_than: dt.datetime, keep_latest: int, limit: int
 ) -> int:
-    """Delete at most `limit` of the events `prune_events` would delete; returns how many.
+    """Delete at most `limit` events older than `older_than`, except each project's latest
+    `keep_latest`; returns how many. Seqs are gap-free from 1, so "the latest N" is
+    `seq > projects.event_seq - N`.
 
     Bounded so a large backlog is pruned in many short transactions, not one long one.
     SKIP LOCKED (PostgreSQL; SQLite has no row locks) passes over rows another transaction
@@ -175,9 +159,3 @@ async def prune_batch(
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-async def prune_by_settings(session: AsyncSession, *, retention_days: int, keep_latest: int) -> int:
-    return await prune_events(
-        session, older_than=utcnow() - dt.timedelta(days=retention_days), keep_latest=keep_latest
-    )

@@ -110,15 +110,10 @@ async def _check_assignee(
         )
 
 
-async def _end_of_column(
-    session: AsyncSession, project_id: uuid.UUID, status: str, exclude: uuid.UUID | None = None
-) -> str:
-    stmt = select(func.max(Task.position)).where(
-        Task.project_id == project_id, Task.status == status
+async def _end_of_column(session: AsyncSession, project_id: uuid.UUID, status: str) -> str:
+    last = await session.scalar(
+        select(func.max(Task.position)).where(Task.project_id == project_id, Task.status == status)
     )
-    if exclude is not None:
-        stmt = stmt.where(Task.id != exclude)
-    last = await session.scalar(stmt)
     return key_between(last, None)
 
 
