@@ -44,9 +44,10 @@ async def fill(settings: Settings, tasks: int) -> tuple[uuid.UUID, uuid.UUID, uu
         user = User(email="explain@example.com", display_name="Explain", password_hash="x")
         session.add(user)
         await session.flush()
-        project = await projects.create_project(
+        created = await projects.create_project(
             session, user_id=user.id, data=ProjectCreate(name="Big project")
         )
+        project = created.project
         labels = [
             Label(project_id=project.id, name=f"label {i}", color="#123456") for i in range(4)
         ]

@@ -127,9 +127,10 @@ async def _project_exists(session: AsyncSession, owner_id: uuid.UUID, name: str)
 
 async def _fill(session: AsyncSession, spec: DemoProject, users: dict[str, User]) -> None:
     owner = users[spec.owner]
-    project = await projects.create_project(
+    created = await projects.create_project(
         session, user_id=owner.id, data=ProjectCreate(name=spec.name, description=spec.description)
     )
+    project = created.project
     members = spec.members
     for email, role in members:
         await projects.add_member(

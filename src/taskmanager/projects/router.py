@@ -39,7 +39,7 @@ router = APIRouter(prefix="/projects", tags=["projects"], responses=problems(*AU
 async def create_project(
     body: ProjectCreate, principal: CurrentUser, db: SessionDep
 ) -> ProjectRead:
-    return await service.create_project(db, user_id=principal.id, data=body)
+    return ProjectRead.of(await service.create_project(db, user_id=principal.id, data=body))
 
 
 @router.get("", summary="Projects you are a member of, newest first", responses=problems(422))
@@ -52,7 +52,7 @@ async def list_projects(
     items, next_cursor = await service.list_projects(
         db, user_id=principal.id, limit=limit, cursor=cursor
     )
-    return Page(items=items, next_cursor=next_cursor)
+    return Page(items=[ProjectRead.of(view) for view in items], next_cursor=next_cursor)
 
 
 @router.get(
@@ -61,7 +61,9 @@ async def list_projects(
     responses=problems(404, 422),
 )
 async def get_project(project_id: uuid.UUID, principal: CurrentUser, db: SessionDep) -> ProjectRead:
-    return await service.get_project(db, project_id=project_id, user_id=principal.id)
+    return ProjectRead.of(
+        await service.get_project(db, project_id=project_id, user_id=principal.id)
+    )
 
 
 @router.patch(
@@ -73,7 +75,8 @@ async def get_project(project_id: uuid.UUID, principal: CurrentUser, db: Session
 async def update_project(
     project_id: uuid.UUID, body: ProjectUpdate, principal: CurrentUser, db: SessionDep
 ) -> ProjectRead:
-    return await service.update_project(db, project_id=project_id, user_id=principal.id, data=body)
+    view = await service.update_project(db, project_id=project_id, user_id=principal.id, data=body)
+    return ProjectRead.of(view)
 
 
 @router.delete(
@@ -94,9 +97,10 @@ async def delete_project(project_id: uuid.UUID, principal: CurrentUser, db: Sess
 async def transfer_ownership(
     project_id: uuid.UUID, body: OwnershipTransfer, principal: CurrentUser, db: SessionDep
 ) -> ProjectRead:
-    return await service.transfer_ownership(
+    view = await service.transfer_ownership(
         db, project_id=project_id, user_id=principal.id, new_owner_id=body.user_id
     )
+    return ProjectRead.of(view)
 
 
 MEMBER_RULES = (
@@ -112,7 +116,8 @@ MEMBER_RULES = (
 async def list_members(
     project_id: uuid.UUID, principal: CurrentUser, db: SessionDep
 ) -> list[MemberRead]:
-    return await service.list_members(db, project_id=project_id, user_id=principal.id)
+    members = await service.list_members(db, project_id=project_id, user_id=principal.id)
+    return [MemberRead.of(m) for m in members]
 
 
 @router.post(
@@ -125,7 +130,10 @@ async def list_members(
 async def add_member(
     project_id: uuid.UUID, body: MemberCreate, principal: CurrentUser, db: SessionDep
 ) -> MemberRead:
-    return await service.add_member(db, project_id=project_id, user_id=principal.id, data=body)
+    membership = await service.add_member(
+        db, project_id=project_id, user_id=principal.id, data=body
+    )
+    return MemberRead.of(membership)
 
 
 @router.patch(
@@ -141,9 +149,10 @@ async def update_member(
     principal: CurrentUser,
     db: SessionDep,
 ) -> MemberRead:
-    return await service.update_member(
+    membership = await service.update_member(
         db, project_id=project_id, user_id=principal.id, member_id=user_id, data=body
     )
+    return MemberRead.of(membership)
 
 
 @router.delete(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -25,6 +26,7 @@ from taskmanager.kit.examples import (
 )
 from taskmanager.kit.schemas import StrictModel, reject_null
 from taskmanager.membership.access import Role
+from taskmanager.membership.models import Membership, Project
 
 ProjectName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 ProjectDescription = Annotated[str, Field(max_length=2000)]
@@ -59,6 +61,16 @@ class Progress(BaseModel):
     done: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class ProjectView:
+    """What the project services return: the row plus what is not on it, the caller's role
+    and the task counts. Routers render it with `ProjectRead.of`."""
+
+    project: Project
+    role: Role
+    progress: Progress
+
+
 class ProjectRead(BaseModel):
     model_config = ConfigDict(
         json_schema_extra=examples(
@@ -83,6 +95,20 @@ class ProjectRead(BaseModel):
     progress: Progress
     created_at: dt.datetime
     updated_at: dt.datetime
+
+    @classmethod
+    def of(cls, view: ProjectView) -> ProjectRead:
+        project = view.project
+        return cls(
+            id=project.id,
+            name=project.name,
+            description=project.description,
+            archived=project.archived,
+            role=view.role,
+            progress=view.progress,
+            created_at=project.created_at,
+            updated_at=project.updated_at,
+        )
 
 
 class UserSummary(BaseModel):
@@ -109,6 +135,11 @@ class MemberRead(BaseModel):
 
     user: UserSummary
     role: Role
+
+    @classmethod
+    def of(cls, membership: Membership) -> MemberRead:
+        """The member as the API shows it; `membership.user` must be loaded."""
+        return cls(user=UserSummary.model_validate(membership.user), role=Role(membership.role))
 
 
 class MemberCreate(StrictModel):

@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager, selectinload
 
 from taskmanager.auth.models import User
 from taskmanager.db import utcnow
 from taskmanager.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from taskmanager.events.schemas import EventName
 from taskmanager.events.service import append_event
 from taskmanager.kit.pagination import SortSpec, paginate
 from taskmanager.membership.access import ProjectArchived, Role, require_role
@@ -24,10 +25,9 @@ from taskmanager.projects.schemas import (
     ProjectCreate,
     ProjectRead,
     ProjectUpdate,
-    UserSummary,
+    ProjectView,
 )
-from taskmanager.tasks.models import Task
-from taskmanager.tasks.schemas import TaskRead
+from taskmanager.tasks import service as tasks
 
 PROJECT_SORT = SortSpec(
     name="-created_at",
@@ -56,39 +56,30 @@ class MemberExists(Conflict):
 async def _progress(
     session: AsyncSession, project_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, Progress]:
-    result = {pid: Progress() for pid in project_ids}
-    if not project_ids:
-        return result
-    rows = await session.execute(
-        select(Task.project_id, Task.status, func.count())
-        .where(Task.project_id.in_(project_ids))
-        .group_by(Task.project_id, Task.status)
+    counts = await tasks.count_by_status(session, project_ids)
+    return {pid: Progress(**counts[pid]) for pid in project_ids}
+
+
+async def _view(session: AsyncSession, project: Project, role: Role) -> ProjectView:
+    progress = (await _progress(session, [project.id]))[project.id]
+    return ProjectView(project=project, role=role, progress=progress)
+
+
+async def _member_event(
+    session: AsyncSession, membership: Membership, *, name: EventName, actor_id: uuid.UUID
+) -> None:
+    await append_event(
+        session,
+        project_id=membership.project_id,
+        name=name,
+        actor_id=actor_id,
+        data=MemberRead.of(membership).model_dump(mode="json"),
     )
-    for project_id, status, count in rows:
-        setattr(result[project_id], status, count)
-    return result
-
-
-def _read(project: Project, role: Role, progress: Progress) -> ProjectRead:
-    return ProjectRead(
-        id=project.id,
-        name=project.name,
-        description=project.description,
-        archived=project.archived,
-        role=role,
-        progress=progress,
-        created_at=project.created_at,
-        updated_at=project.updated_at,
-    )
-
-
-def member_read(membership: Membership) -> MemberRead:
-    return MemberRead(user=UserSummary.model_validate(membership.user), role=Role(membership.role))
 
 
 async def create_project(
     session: AsyncSession, *, user_id: uuid.UUID, data: ProjectCreate
-) -> ProjectRead:
+) -> ProjectView:
     now = utcnow()
     project = Project(
         name=data.name, description=data.description, created_at=now, updated_at=now, event_seq=0
@@ -97,12 +88,12 @@ async def create_project(
     await session.flush()
     session.add(Membership(project_id=project.id, user_id=user_id, role=Role.owner.value))
     await session.flush()
-    return _read(project, Role.owner, Progress())
+    return ProjectView(project=project, role=Role.owner, progress=Progress())
 
 
 async def list_projects(
     session: AsyncSession, *, user_id: uuid.UUID, limit: int, cursor: str | None
-) -> tuple[list[ProjectRead], str | None]:
+) -> tuple[list[ProjectView], str | None]:
     stmt = select(Project).join(
         Membership, (Membership.project_id == Project.id) & (Membership.user_id == user_id)
     )
@@ -119,20 +110,20 @@ async def list_projects(
         )
         roles = {row[0]: row[1] for row in rows}
     progress = await _progress(session, ids)
-    return [_read(p, Role(roles[p.id]), progress[p.id]) for p in projects], next_cursor
+    views = [ProjectView(p, Role(roles[p.id]), progress[p.id]) for p in projects]
+    return views, next_cursor
 
 
 async def get_project(
     session: AsyncSession, *, project_id: uuid.UUID, user_id: uuid.UUID
-) -> ProjectRead:
+) -> ProjectView:
     access = await require_role(session, project_id, user_id, minimum=Role.viewer)
-    progress = await _progress(session, [project_id])
-    return _read(access.project, access.role, progress[project_id])
+    return await _view(session, access.project, access.role)
 
 
 async def update_project(
     session: AsyncSession, *, project_id: uuid.UUID, user_id: uuid.UUID, data: ProjectUpdate
-) -> ProjectRead:
+) -> ProjectView:
     access = await require_role(
         session, project_id, user_id, minimum=Role.admin, write=True, allow_archived=True
     )
@@ -145,17 +136,16 @@ async def update_project(
         setattr(project, field, value)
     project.updated_at = utcnow()
     await session.flush()
-    progress = (await _progress(session, [project_id]))[project_id]
-    read = _read(project, access.role, progress)
+    view = await _view(session, project, access.role)
     # Event data is the project as a neutral observer sees it: without the caller's role.
     await append_event(
         session,
         project_id=project_id,
         name="project.updated",
         actor_id=user_id,
-        data=read.model_dump(mode="json", exclude={"role"}),
+        data=ProjectRead.of(view).model_dump(mode="json", exclude={"role"}),
     )
-    return read
+    return view
 
 
 async def delete_project(
@@ -179,7 +169,9 @@ async def delete_project(
 
 async def list_members(
     session: AsyncSession, *, project_id: uuid.UUID, user_id: uuid.UUID
-) -> list[MemberRead]:
+) -> list[Membership]:
+    """The members (users loaded), owner first, then admins, members and viewers, each by
+    e-mail."""
     await require_role(session, project_id, user_id, minimum=Role.viewer)
     rows = await session.scalars(
         select(Membership)
@@ -189,9 +181,7 @@ async def list_members(
         .options(contains_eager(Membership.user))
         .order_by(User.email)
     )
-    members = [member_read(m) for m in rows]
-    members.sort(key=lambda m: -m.role.rank)
-    return members
+    return sorted(rows, key=lambda m: -Role(m.role).rank)
 
 
 async def _membership(
@@ -207,7 +197,7 @@ async def _membership(
 
 async def add_member(
     session: AsyncSession, *, project_id: uuid.UUID, user_id: uuid.UUID, data: MemberCreate
-) -> MemberRead:
+) -> Membership:
     access = await require_role(
         session, project_id, user_id, minimum=Role.admin, write=True, allow_archived=True
     )
@@ -222,15 +212,8 @@ async def add_member(
     session.add(membership)
     await session.flush()
     membership.user = user
-    read = member_read(membership)
-    await append_event(
-        session,
-        project_id=project_id,
-        name="member.added",
-        actor_id=user_id,
-        data=read.model_dump(mode="json"),
-    )
-    return read
+    await _member_event(session, membership, name="member.added", actor_id=user_id)
+    return membership
 
 
 async def update_member(
@@ -240,7 +223,7 @@ async def update_member(
     user_id: uuid.UUID,
     member_id: uuid.UUID,
     data: MemberUpdate,
-) -> MemberRead:
+) -> Membership:
     access = await require_role(
         session, project_id, user_id, minimum=Role.admin, write=True, allow_archived=True
     )
@@ -253,15 +236,8 @@ async def update_member(
         raise Forbidden("Only the owner can grant, change or revoke the admin role.")
     membership.role = data.role
     await session.flush()
-    read = member_read(membership)
-    await append_event(
-        session,
-        project_id=project_id,
-        name="member.updated",
-        actor_id=user_id,
-        data=read.model_dump(mode="json"),
-    )
-    return read
+    await _member_event(session, membership, name="member.updated", actor_id=user_id)
+    return membership
 
 
 async def remove_member(
@@ -285,7 +261,9 @@ async def remove_member(
         raise Forbidden("Only the owner can remove an admin.")
     await session.delete(membership)
     await session.flush()
-    await _unassign(session, project_id=project_id, user_id=member_id, actor_id=user_id)
+    await tasks.unassign_member(
+        session, project_id=project_id, member_id=member_id, actor_id=user_id
+    )
     await append_event(
         session,
         project_id=project_id,
@@ -295,36 +273,9 @@ async def remove_member(
     )
 
 
-async def _unassign(
-    session: AsyncSession, *, project_id: uuid.UUID, user_id: uuid.UUID, actor_id: uuid.UUID
-) -> None:
-    tasks = (
-        await session.scalars(
-            select(Task)
-            .where(Task.project_id == project_id, Task.assignee_id == user_id)
-            .options(selectinload(Task.labels))
-            .order_by(Task.id)
-        )
-    ).all()
-    now = utcnow()
-    for task in tasks:
-        task.assignee_id = None
-        task.version += 1
-        task.updated_at = now
-    await session.flush()
-    for task in tasks:
-        await append_event(
-            session,
-            project_id=project_id,
-            name="task.updated",
-            actor_id=actor_id,
-            data=TaskRead.model_validate(task).model_dump(mode="json"),
-        )
-
-
 async def transfer_ownership(
     session: AsyncSession, *, project_id: uuid.UUID, user_id: uuid.UUID, new_owner_id: uuid.UUID
-) -> ProjectRead:
+) -> ProjectView:
     access = await require_role(
         session, project_id, user_id, minimum=Role.owner, write=True, allow_archived=True
     )
@@ -341,12 +292,5 @@ async def transfer_ownership(
     target.role = Role.owner.value
     await session.flush()
     for membership in (old, target):
-        await append_event(
-            session,
-            project_id=project_id,
-            name="member.updated",
-            actor_id=user_id,
-            data=member_read(membership).model_dump(mode="json"),
-        )
-    progress = (await _progress(session, [project_id]))[project_id]
-    return _read(access.project, Role.admin, progress)
+        await _member_event(session, membership, name="member.updated", actor_id=user_id)
+    return await _view(session, access.project, Role.admin)

@@ -228,11 +228,51 @@ async def update_task(
             changed = True
     if not changed:
         return task
+    await _save(session, task, "task.updated", user_id)
+    return task
+
+
+async def _save(session: AsyncSession, task: Task, name: EventName, actor_id: uuid.UUID) -> None:
+    """The one rule for a changed task: next version, new updated_at, flushed, its event."""
     task.version += 1
     task.updated_at = utcnow()
     await session.flush()
-    await _emit(session, task, "task.updated", user_id)
-    return task
+    await _emit(session, task, name, actor_id)
+
+
+async def unassign_member(
+    session: AsyncSession, *, project_id: uuid.UUID, member_id: uuid.UUID, actor_id: uuid.UUID
+) -> list[Task]:
+    """Unassign a member's tasks when they leave the project: each an ordinary task update
+    (next version, `task.updated` event). The caller holds the project's write lock."""
+    tasks = (
+        await session.scalars(
+            select(Task)
+            .where(Task.project_id == project_id, Task.assignee_id == member_id)
+            .options(selectinload(Task.labels))
+            .order_by(Task.id)
+        )
+    ).all()
+    for task in tasks:
+        task.assignee_id = None
+        await _save(session, task, "task.updated", actor_id)
+    return list(tasks)
+
+
+async def count_by_status(
+    session: AsyncSession, project_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, int]]:
+    """How many tasks each project has per status (statuses without tasks are left out)."""
+    counts: dict[uuid.UUID, dict[str, int]] = {pid: {} for pid in project_ids}
+    if project_ids:
+        rows = await session.execute(
+            select(Task.project_id, Task.status, func.count())
+            .where(Task.project_id.in_(project_ids))
+            .group_by(Task.project_id, Task.status)
+        )
+        for project_id, status, count in rows:
+            counts[project_id][status] = count
+    return counts
 
 
 async def _neighbour(
@@ -298,10 +338,7 @@ async def move_task(
         lower, upper = await session.scalar(select(func.max(Task.position)).where(column)), None
     task.position = key_between(lower, upper)
     task.status = status
-    task.version += 1
-    task.updated_at = utcnow()
-    await session.flush()
-    await _emit(session, task, "task.moved", user_id)
+    await _save(session, task, "task.moved", user_id)
     return task
 
 
