@@ -11,7 +11,7 @@ from taskmanager.comments.models import Comment
 from taskmanager.comments.schemas import CommentCreate, CommentRead, CommentUpdate
 from taskmanager.db import utcnow
 from taskmanager.errors import Forbidden, NotFound
-from taskmanager.events.service import append_event
+from taskmanager.events.rows import append_row_event, delete_row
 from taskmanager.kit.pagination import SortSpec, paginate
 from taskmanager.membership.access import Role, row_access
 from taskmanager.tasks.service import get_task, task_access
@@ -24,10 +24,6 @@ class CommentNotFound(NotFound):
 
     def __init__(self) -> None:
         super().__init__("Comment not found.")
-
-
-def _data(comment: Comment) -> dict[str, object]:
-    return CommentRead.model_validate(comment).model_dump(mode="json")
 
 
 async def create_comment(
@@ -46,13 +42,8 @@ async def create_comment(
         updated_at=now,
     )
     session.add(comment)
-    await session.flush()
-    await append_event(
-        session,
-        project_id=task.project_id,
-        name="comment.created",
-        actor_id=user_id,
-        data=_data(comment),
+    await append_row_event(
+        session, comment, name="comment.created", actor_id=user_id, read=CommentRead
     )
     return comment
 
@@ -101,13 +92,8 @@ async def update_comment(
         return comment
     comment.body = data.body
     comment.updated_at = utcnow()
-    await session.flush()
-    await append_event(
-        session,
-        project_id=comment.project_id,
-        name="comment.updated",
-        actor_id=user_id,
-        data=_data(comment),
+    await append_row_event(
+        session, comment, name="comment.updated", actor_id=user_id, read=CommentRead
     )
     return comment
 
@@ -116,11 +102,9 @@ async def delete_comment(
     session: AsyncSession, *, comment_id: uuid.UUID, user_id: uuid.UUID
 ) -> None:
     comment = await _comment_for_write(session, comment_id, user_id, deleting=True)
-    await session.delete(comment)
-    await session.flush()
-    await append_event(
+    await delete_row(
         session,
-        project_id=comment.project_id,
+        comment,
         name="comment.deleted",
         actor_id=user_id,
         data={"id": str(comment.id), "task_id": str(comment.task_id)},

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskmanager.db import utcnow
 from taskmanager.errors import Conflict, NotFound
-from taskmanager.events.service import append_event
+from taskmanager.events.rows import append_row_event, delete_row
 from taskmanager.kit.pagination import SortSpec, paginate
 from taskmanager.labels.models import Label
 from taskmanager.labels.schemas import LabelCreate, LabelRead, LabelUpdate
@@ -44,10 +44,6 @@ async def _check_name_free(
         raise LabelNameTaken()
 
 
-def _data(label: Label) -> dict[str, object]:
-    return LabelRead.model_validate(label).model_dump(mode="json")
-
-
 async def create_label(
     session: AsyncSession, *, project_id: uuid.UUID, user_id: uuid.UUID, data: LabelCreate
 ) -> Label:
@@ -62,10 +58,7 @@ async def create_label(
         updated_at=now,
     )
     session.add(label)
-    await session.flush()
-    await append_event(
-        session, project_id=project_id, name="label.created", actor_id=user_id, data=_data(label)
-    )
+    await append_row_event(session, label, name="label.created", actor_id=user_id, read=LabelRead)
     return label
 
 
@@ -111,24 +104,16 @@ async def update_label(
     for field, value in changes.items():
         setattr(label, field, value)
     label.updated_at = utcnow()
-    await session.flush()
-    await append_event(
-        session,
-        project_id=label.project_id,
-        name="label.updated",
-        actor_id=user_id,
-        data=_data(label),
-    )
+    await append_row_event(session, label, name="label.updated", actor_id=user_id, read=LabelRead)
     return label
 
 
 async def delete_label(session: AsyncSession, *, label_id: uuid.UUID, user_id: uuid.UUID) -> None:
     label = await _label_for_write(session, label_id, user_id)
-    await session.delete(label)  # task_labels rows go with it (ON DELETE CASCADE)
-    await session.flush()
-    await append_event(
+    # Its task_labels rows go with it (ON DELETE CASCADE).
+    await delete_row(
         session,
-        project_id=label.project_id,
+        label,
         name="label.deleted",
         actor_id=user_id,
         data={"id": str(label.id), "project_id": str(label.project_id)},

@@ -12,8 +12,8 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from taskmanager.db import utcnow
 from taskmanager.errors import NotFound, PreconditionFailed, ValidationFailed
+from taskmanager.events.rows import append_row_event, delete_row
 from taskmanager.events.schemas import EventName
-from taskmanager.events.service import append_event
 from taskmanager.kit.ordering import key_between
 from taskmanager.kit.pagination import SortSpec
 from taskmanager.labels.models import Label
@@ -60,16 +60,6 @@ TASK_SORTS: dict[str, SortSpec] = {
 
 # Must stay the exact expression of the trigram index (migration 20261125_0002).
 SEARCH_EXPR = func.lower(Task.title.op("||")(literal_column("' '")).op("||")(Task.description))
-
-
-def task_data(task: Task) -> dict[str, Any]:
-    return TaskRead.model_validate(task).model_dump(mode="json")
-
-
-async def _emit(session: AsyncSession, task: Task, name: EventName, actor_id: uuid.UUID) -> None:
-    await append_event(
-        session, project_id=task.project_id, name=name, actor_id=actor_id, data=task_data(task)
-    )
 
 
 async def _labels(
@@ -145,8 +135,7 @@ async def create_task(
     )
     task.labels = labels
     session.add(task)
-    await session.flush()
-    await _emit(session, task, "task.created", user_id)
+    await append_row_event(session, task, name="task.created", actor_id=user_id, read=TaskRead)
     return task
 
 
@@ -236,8 +225,7 @@ async def _save(session: AsyncSession, task: Task, name: EventName, actor_id: uu
     """The one rule for a changed task: next version, new updated_at, flushed, its event."""
     task.version += 1
     task.updated_at = utcnow()
-    await session.flush()
-    await _emit(session, task, name, actor_id)
+    await append_row_event(session, task, name=name, actor_id=actor_id, read=TaskRead)
 
 
 async def unassign_member(
@@ -353,11 +341,9 @@ async def delete_task(
         session, task_id=task_id, user_id=user_id, minimum=Role.member, write=True
     )
     _check_version(task, expected_version)
-    await session.delete(task)
-    await session.flush()
-    await append_event(
+    await delete_row(
         session,
-        project_id=task.project_id,
+        task,
         name="task.deleted",
         actor_id=user_id,
         data={"id": str(task.id), "project_id": str(task.project_id)},
