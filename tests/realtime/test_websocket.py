@@ -144,6 +144,22 @@ async def test_cross_site_origin_is_refused(server: RunningServer, team: Team) -
         assert (await ws.subscribe(team.project_id))["type"] == "subscribed"
 
 
+@pytest.mark.parametrize("authorization", ["Basic abc", "Bearer", "Bearer   ", "tm_no_scheme"])
+async def test_malformed_authorization_is_closed_4401(
+    server: RunningServer, team: Team, authorization: str
+) -> None:
+    """The HTTP API's bearer parser decides here too; a bad header is not "no header": the
+    member's valid session cookie beside it does not let the socket in."""
+    headers = {**cookie_headers(team["member"]), "Authorization": authorization}
+    async with live(server.ws_url, headers=headers) as ws:
+        reply = await ws.recv()
+        assert reply["code"] == "unauthorized"
+        with pytest.raises(ConnectionClosed) as closed:
+            await ws.recv()
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4401
+
+
 async def test_bearer_token_socket(server: RunningServer, team: Team) -> None:
     token = (await team["member"].post(f"{API}/auth/tokens", json={"name": "ws"})).json()
     async with live(server.ws_url, headers={"Authorization": f"Bearer {token['token']}"}) as ws:

@@ -1,4 +1,4 @@
-"""Request and response bodies of projects and members."""
+"""Request and response bodies of projects and members, and ProjectView (what services return)."""
 
 from __future__ import annotations
 
