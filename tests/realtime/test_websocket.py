@@ -123,14 +123,19 @@ async def test_message_over_size_limit_closes_1009(server: RunningServer, team: 
     assert closed.value.rcvd.code == 1009
 
 
-async def test_unauthenticated_socket_is_closed_4401(server: RunningServer) -> None:
-    async with live(server.ws_url, headers={"Cookie": "session=forged"}) as ws:
+async def _refused_with_4401(ws_url: str, headers: dict[str, str]) -> None:
+    """The socket is accepted, told `unauthorized`, then closed with 4401."""
+    async with live(ws_url, headers=headers) as ws:
         reply = await ws.recv()
         assert reply["code"] == "unauthorized"
         with pytest.raises(ConnectionClosed) as closed:
             await ws.recv()
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 4401
+
+
+async def test_unauthenticated_socket_is_closed_4401(server: RunningServer) -> None:
+    await _refused_with_4401(server.ws_url, {"Cookie": "session=forged"})
 
 
 async def test_cross_site_origin_is_refused(server: RunningServer, team: Team) -> None:
@@ -151,13 +156,7 @@ async def test_malformed_authorization_is_closed_4401(
     """The HTTP API's bearer parser decides here too; a bad header is not "no header": the
     member's valid session cookie beside it does not let the socket in."""
     headers = {**cookie_headers(team["member"]), "Authorization": authorization}
-    async with live(server.ws_url, headers=headers) as ws:
-        reply = await ws.recv()
-        assert reply["code"] == "unauthorized"
-        with pytest.raises(ConnectionClosed) as closed:
-            await ws.recv()
-    assert closed.value.rcvd is not None
-    assert closed.value.rcvd.code == 4401
+    await _refused_with_4401(server.ws_url, headers)
 
 
 async def test_bearer_token_socket(server: RunningServer, team: Team) -> None:
