@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskmanager.auth.models import ApiToken, User
 from taskmanager.auth.passwords import hash_password, is_common, verify_password
+from taskmanager.auth.revocation import announce_token_revocation
 from taskmanager.auth.throttle import LoginThrottle
 from taskmanager.db import utcnow
 from taskmanager.errors import Conflict, InvalidCredentials, NotFound, ValidationFailed
@@ -126,6 +127,7 @@ async def revoke_token(session: AsyncSession, user_id: uuid.UUID, token_id: uuid
         raise TokenNotFound("No such token.")
     await session.delete(token)
     await session.flush()
+    announce_token_revocation(session, token_id)  # live connections using it close at once
 
 
 async def user_for_token(session: AsyncSession, secret: str) -> tuple[User, ApiToken] | None:
