@@ -173,7 +173,7 @@ async def test_watchdog_closes_sockets_of_expired_tokens_only(
         for ws in (kept, ended):
             assert (await ws.subscribe(team.project_id))["type"] == "subscribed"
         await expire_token(server, expiring["id"])
-        await server.resources.hub.check_once()
+        await server.resources.hub.watchdog.check_once()
         with pytest.raises(ConnectionClosed) as closed:
             await ended.recv(timeout=5)
         await create_task(team["owner"], team.project_id, "after the expiry")

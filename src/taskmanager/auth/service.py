@@ -6,8 +6,9 @@ import datetime as dt
 import hashlib
 import secrets
 import uuid
+from collections.abc import Collection
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -151,6 +152,19 @@ async def user_for_token(session: AsyncSession, secret: str) -> tuple[User, ApiT
         token.last_used_at = now
         await session.flush()
     return user, token
+
+
+async def live_token_ids(session: AsyncSession, token_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these tokens still exist and have not expired, in one statement."""
+    if not token_ids:
+        return set()
+    live = await session.scalars(
+        select(ApiToken.id).where(
+            ApiToken.id.in_(list(token_ids)),
+            or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > utcnow()),
+        )
+    )
+    return set(live)
 
 
 async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
