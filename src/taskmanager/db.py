@@ -1,14 +1,13 @@
-"""Declarative base, engine and session factories, and the one-unit-of-work-per-request session."""
+"""Declarative base, engines and session factories, and the request's session alias."""
 
 from __future__ import annotations
 
 import datetime as dt
 import time
 import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError
@@ -23,7 +22,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlalchemy.util import await_
 
 from taskmanager.config import Settings
-from taskmanager.uow import unit_of_work
+from taskmanager.uow import get_session
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -164,15 +163,6 @@ def create_read_session_factory(
 
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
 
-
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One unit of work per request: services flush; this commits once, before the response
-    is sent, and then publishes the events the request appended (see taskmanager.uow)."""
-    resources = request.state.resources
-    async with unit_of_work(resources, read_only=request.method in READ_ONLY_METHODS) as uow:
-        yield uow.session
-
-
+# The request's session: one unit of work, committed (then published) before the response.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -1,11 +1,11 @@
 """The unit of work: one transaction, committed once, then the messages it queued published.
 
-Every write goes through `unit_of_work` (a request through `db.get_session`, the seed and
-background jobs directly). `append_event` queues the event's message on the unit of work of
-its session; only after the commit succeeds are the queued messages published, in one
-pipelined round trip and in the order they were queued (seq order per project). A rollback
-discards them. Publishing is best effort: the rows are durable, and every hub's watchdog
-finds what a lost message did not deliver from the log.
+Every write goes through `unit_of_work`: a request through `get_session` (the dependency
+behind `db.SessionDep`), the seed and background jobs directly. `append_event` queues the
+event's message on the unit of work of its session; only after the commit succeeds are
+the queued messages published, in one pipelined round trip and in the order they were
+queued (seq order per project). A rollback discards them. Publishing is best effort: the
+rows are durable, and every hub's watchdog delivers what a lost message did not.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
 
+from fastapi import Request
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -117,6 +118,18 @@ async def open_unit_of_work(
             await uow.rollback()
             raise
         await uow.commit()
+
+
+READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: services flush; this commits once, before the response
+    is sent, then publishes what the request queued (FastAPI runs a function-scoped
+    dependency's exit before it sends the response)."""
+    resources: Resources = request.state.resources
+    async with unit_of_work(resources, read_only=request.method in READ_ONLY_METHODS) as uow:
+        yield uow.session
 
 
 def unit_of_work(
