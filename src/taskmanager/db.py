@@ -1,14 +1,13 @@
-"""Declarative base, engine and session factories, and the one-transaction-per-request session."""
+"""Declarative base, engines and session factories, and the request's session alias."""
 
 from __future__ import annotations
 
 import datetime as dt
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError
@@ -23,6 +22,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlalchemy.util import await_
 
 from taskmanager.config import Settings
+from taskmanager.uow import get_session
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -162,42 +162,7 @@ def create_read_session_factory(
     return create_session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
 
 
-AfterCommit = Callable[[], Awaitable[None]]
-
-
-def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
-    """Run `callback` once the request's transaction has committed (e.g. publish events)."""
-    session.info.setdefault("after_commit", []).append(callback)
-
-
-async def run_after_commit(session: AsyncSession) -> None:
-    callbacks: list[AfterCommit] = session.info.pop("after_commit", [])
-    for callback in callbacks:
-        await callback()
-
-
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
 
-
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: services flush, this commits once before the response."""
-    resources = request.state.resources
-    factory: async_sessionmaker[AsyncSession] = resources.session_factory
-    if request.method in READ_ONLY_METHODS and resources.read_session_factory is not None:
-        factory = resources.read_session_factory
-    async with factory() as session:
-        # Lets services reach shared resources (e.g. append_event publishing to Redis).
-        session.info["resources"] = request.state.resources
-        if request.method in UNSAFE_METHODS and request.state.resources.settings.is_sqlite:
-            await session.connection(execution_options={"sqlite_immediate": True})
-        try:
-            yield session
-        except BaseException:
-            await session.rollback()
-            raise
-        await session.commit()
-        await run_after_commit(session)
-
-
+# The request's session: one unit of work, committed (then published) before the response.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -11,6 +11,7 @@ import sys
 import uuid
 from dataclasses import dataclass
 
+from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,13 +21,16 @@ from taskmanager.comments import service as comments
 from taskmanager.comments.schemas import CommentCreate
 from taskmanager.config import Settings
 from taskmanager.db import create_engine, create_session_factory, utcnow
+from taskmanager.kit.redis import create_redis
 from taskmanager.labels import service as labels
 from taskmanager.labels.schemas import LabelCreate
 from taskmanager.membership.models import Membership, Project
 from taskmanager.projects import service as projects
 from taskmanager.projects.schemas import AssignableRole, MemberCreate, ProjectCreate
+from taskmanager.state import Resources
 from taskmanager.tasks import service as tasks
 from taskmanager.tasks.schemas import TaskCreate
+from taskmanager.uow import unit_of_work
 
 DEMO_PASSWORD = "demo password 2026"  # noqa: S105 - demo accounts, printed on purpose
 USERS = [
@@ -180,19 +184,28 @@ async def _fill(session: AsyncSession, spec: DemoProject, users: dict[str, User]
     _say(f"project {spec.name!r}: {len(titles)} tasks, {len(LABELS)} labels, members added")
 
 
-async def seed(settings: Settings) -> None:
+async def seed(settings: Settings, *, redis: Redis | None = None) -> None:
+    """Fill the database; events are published like a request's (to `redis`, if given,
+    else to REDIS_URL's), so servers already running show the demo data live."""
     engine = create_engine(settings)
-    factory = create_session_factory(engine)
+    resources = Resources(
+        settings=settings,
+        engine=engine,
+        session_factory=create_session_factory(engine),
+        redis=redis or create_redis(settings),
+    )
     try:
-        async with factory() as session, session.begin():
-            users = {email: await _user(session, email, name) for email, name in USERS}
+        async with unit_of_work(resources) as uow:
+            users = {email: await _user(uow.session, email, name) for email, name in USERS}
         for spec in PROJECTS:
-            async with factory() as session, session.begin():
+            async with unit_of_work(resources) as uow:
                 owner = users[spec.owner]
-                if await _project_exists(session, owner.id, spec.name):
+                if await _project_exists(uow.session, owner.id, spec.name):
                     _say(f"project {spec.name!r} exists, leaving it alone")
                     continue
-                await _fill(session, spec, users)
+                await _fill(uow.session, spec, users)
         _say(f"done; log in as any of {', '.join(e for e, _ in USERS)}")
     finally:
+        if redis is None:
+            await resources.redis.aclose()
         await engine.dispose()

@@ -95,7 +95,7 @@ async def wait_until_down(running: RunningServer) -> None:
             try:
                 _, writer = await asyncio.open_connection(*running.base_url[7:].split(":"))
             except OSError:
-                if not running.resources.hub.connections:
+                if not running.resources.hub.registry.connections:
                     return
             else:
                 writer.close()

@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from taskmanager.events.models import Event
 from taskmanager.events.retention import RetentionJob
-from taskmanager.events.service import event_to_message, publish_messages
+from taskmanager.events.service import event_to_message
 from taskmanager.membership.models import Project
-from taskmanager.state import Resources
+from taskmanager.uow import RedisPublisher
 from tests.helpers import (
     API,
     MEMBERS_READ,
@@ -177,12 +177,8 @@ class _BrokenRedis:
         return _BrokenPipeline()
 
 
-async def test_publish_failure_is_swallowed(
-    server: RunningServer, caplog: pytest.LogCaptureFixture
-) -> None:
-    real = server.resources
-    broken = Resources(real.settings, real.engine, real.session_factory, _BrokenRedis())  # type: ignore[arg-type]
-    await publish_messages(broken, [("project:x", b"{}")])
+async def test_publish_failure_is_swallowed(caplog: pytest.LogCaptureFixture) -> None:
+    await RedisPublisher(_BrokenRedis()).publish([("project:x", b"{}")])  # type: ignore[arg-type]
     assert any("publishing 1 event(s) failed" in r.getMessage() for r in caplog.records)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import orjson
 import pytest
 from sqlalchemy import func, select
 
@@ -27,12 +28,38 @@ async def _counts(server: RunningServer) -> tuple[int, int, int, int]:
         )
 
 
+async def _logged(server: RunningServer) -> list[tuple[str, int]]:
+    async with server.resources.session_factory() as session:
+        rows = await session.execute(select(Event.project_id, Event.seq).order_by(Event.seq))
+        return [(str(pid), seq) for pid, seq in rows]
+
+
 async def test_seed_twice(
     server: RunningServer,
     make_settings: Callable[..., Settings],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    await seed(make_settings())
+    # The seed writes through the same unit of work as a request: every logged event is
+    # published after its commit, in seq order, so a running server shows it live.
+    pubsub = server.resources.redis.pubsub(ignore_subscribe_messages=True)
+    await pubsub.psubscribe("project:*")
+    await pubsub.get_message(timeout=1)  # the subscribe confirmation
+    await seed(make_settings(), redis=server.resources.redis)
+    logged = await _logged(server)
+    seeded = {project_id for project_id, _ in logged}
+    published: list[tuple[str, int]] = []
+    while len(published) < len(logged):
+        message = await pubsub.get_message(timeout=2)
+        assert message is not None, f"{len(published)} of {len(logged)} events published"
+        body = orjson.loads(message["data"])
+        # Pub/sub spans Redis databases: other test runs on this server publish too.
+        if body["project_id"] in seeded:
+            published.append((body["project_id"], body["seq"]))
+    await pubsub.aclose()  # type: ignore[no-untyped-call]
+    assert sorted(published) == sorted(logged)
+    for project_id in seeded:
+        seqs = [seq for pid, seq in published if pid == project_id]
+        assert seqs == list(range(1, len(seqs) + 1))
     first = await _counts(server)
     assert first[0] == 2
     assert first[1] == sum(len(p.tasks) for p in PROJECTS) >= 24

@@ -71,7 +71,7 @@ async def test_slow_client_closed_1013_fast_one_unaffected(start_server: StartSe
                 assert _slow_consumers_closed() == closed_before + 1
                 # The fast client got every event, in time, before and after the close.
                 assert max(latencies) < 2.0
-                assert len(running.resources.hub.connections) == 1
+                assert len(running.resources.hub.registry.connections) == 1
         finally:
             stalled.close()
 

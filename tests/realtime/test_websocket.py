@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 
 import pytest
 from sqlalchemy import delete
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from taskmanager.auth.sessions import SESSION_KEY
 from taskmanager.events.models import Event
 from tests.helpers import API, Team, create_task, expire_token, team, team_users
 from tests.realtime.wsclient import cookie_headers, live
@@ -188,7 +190,7 @@ async def test_watchdog_closes_sockets_of_expired_tokens_only(
         for ws in (kept, ended):
             assert (await ws.subscribe(team.project_id))["type"] == "subscribed"
         await expire_token(server, expiring["id"])
-        await server.resources.hub.check_once()
+        await server.resources.hub.watchdog.check_once()
         with pytest.raises(ConnectionClosed) as closed:
             await ended.recv(timeout=5)
         await create_task(team["owner"], team.project_id, "after the expiry")
@@ -254,3 +256,33 @@ async def test_writes_racing_a_subscribe_arrive_once_in_order(
         got = await ws.events(writes)
         assert [e["seq"] for e in got] == list(range(start + 1, start + writes + 1))
         assert await ws.nothing_within(0.3)
+
+
+async def test_watchdog_closes_every_socket_of_an_ended_session_only(
+    server: RunningServer, team: Team
+) -> None:
+    """A session can end without a notice reaching us (its deadline passed, Redis lost the
+    message): the watchdog closes all its sockets at once and leaves other sessions alone."""
+    from tests.helpers import ApiClient
+
+    async with ApiClient(base_url=server.base_url) as second:
+        await second.login(team["member"].email)
+        cookie = second.cookies.get("session")
+        assert cookie is not None
+        key = SESSION_KEY.format(hashlib.sha256(cookie.encode()).hexdigest())
+        async with (
+            live(server.ws_url, second) as ended_a,
+            live(server.ws_url, second) as ended_b,
+            live(server.ws_url, team["member"]) as kept,
+        ):
+            for ws in (ended_a, ended_b, kept):
+                assert (await ws.subscribe(team.project_id))["type"] == "subscribed"
+            await server.resources.redis.hset(key, "abs", "1.0")
+            await server.resources.hub.watchdog.check_once()
+            for ws in (ended_a, ended_b):
+                with pytest.raises(ConnectionClosed) as closed:
+                    await ws.recv(timeout=5)
+                assert closed.value.rcvd is not None
+                assert closed.value.rcvd.code == 4401
+            await create_task(team["owner"], team.project_id, "after the session ended")
+            assert (await kept.events(1))[0]["name"] == "task.created"

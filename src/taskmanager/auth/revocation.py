@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import logging
+import uuid
 from collections.abc import Iterable
 
 import orjson
-from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
-from redis.exceptions import RedisError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from taskmanager.uow import UnitOfWork
 
 REVOCATION_CHANNEL = "auth:revoked"
-
-logger = logging.getLogger("taskmanager.auth")
 
 
 def revocation_message(*, sessions: Iterable[str] = (), tokens: Iterable[str] = ()) -> bytes:
@@ -24,9 +23,9 @@ def queue_revocation(pipe: Pipeline, *, sessions: Iterable[str] = ()) -> None:
     pipe.publish(REVOCATION_CHANNEL, revocation_message(sessions=sessions))
 
 
-async def publish_token_revocation(redis: Redis, token_id: str) -> None:
-    """Best effort: the realtime watchdog re-checks tokens in the database anyway."""
-    try:
-        await redis.publish(REVOCATION_CHANNEL, revocation_message(tokens=[token_id]))
-    except RedisError:
-        logger.warning("could not publish a token revocation; the watchdog will catch it")
+def announce_token_revocation(session: AsyncSession, token_id: uuid.UUID) -> None:
+    """Publish the notice once the deletion commits; the realtime watchdog re-checks tokens
+    in the database anyway, so a lost notice delays the close by a check interval."""
+    UnitOfWork.of(session).publish_after_commit(
+        REVOCATION_CHANNEL, revocation_message(tokens=[str(token_id)])
+    )

@@ -17,7 +17,6 @@ from taskmanager.auth.deps import (
     SessionStoreDep,
 )
 from taskmanager.auth.models import User
-from taskmanager.auth.revocation import publish_token_revocation
 from taskmanager.auth.schemas import (
     AuthRead,
     LoginRequest,
@@ -30,10 +29,10 @@ from taskmanager.auth.schemas import (
     UserRead,
 )
 from taskmanager.auth.sessions import SessionStore
-from taskmanager.db import SessionDep, after_commit
+from taskmanager.db import SessionDep
 from taskmanager.errors import NotFound
 from taskmanager.kit.responses import JSON_BODY, problems
-from taskmanager.state import RedisDep, SettingsDep
+from taskmanager.state import SettingsDep
 
 router = APIRouter(prefix="/auth", tags=["auth"], responses=problems(503))
 # Credential management with the session cookie: CSRF (403), and a token is refused (403).
@@ -218,15 +217,8 @@ async def list_tokens(principal: CurrentUser, db: SessionDep) -> list[TokenRead]
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problems(*SESSION_WRITE, 404, 422),
 )
-async def revoke_token(
-    token_id: uuid.UUID, principal: BrowserUser, db: SessionDep, redis: RedisDep
-) -> None:
+async def revoke_token(token_id: uuid.UUID, principal: BrowserUser, db: SessionDep) -> None:
     await service.revoke_token(db, principal.id, token_id)
-
-    async def notify() -> None:  # live connections using the token close at once
-        await publish_token_revocation(redis, str(token_id))
-
-    after_commit(db, notify)
 
 
 def _ts(epoch: float) -> dt.datetime:

@@ -6,13 +6,15 @@ import datetime as dt
 import hashlib
 import secrets
 import uuid
+from collections.abc import Collection
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskmanager.auth.models import ApiToken, User
 from taskmanager.auth.passwords import hash_password, is_common, verify_password
+from taskmanager.auth.revocation import announce_token_revocation
 from taskmanager.auth.throttle import LoginThrottle
 from taskmanager.db import utcnow
 from taskmanager.errors import Conflict, InvalidCredentials, NotFound, ValidationFailed
@@ -126,6 +128,7 @@ async def revoke_token(session: AsyncSession, user_id: uuid.UUID, token_id: uuid
         raise TokenNotFound("No such token.")
     await session.delete(token)
     await session.flush()
+    announce_token_revocation(session, token_id)  # live connections using it close at once
 
 
 async def user_for_token(session: AsyncSession, secret: str) -> tuple[User, ApiToken] | None:
@@ -149,6 +152,19 @@ async def user_for_token(session: AsyncSession, secret: str) -> tuple[User, ApiT
         token.last_used_at = now
         await session.flush()
     return user, token
+
+
+async def live_token_ids(session: AsyncSession, token_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these tokens still exist and have not expired, in one statement."""
+    if not token_ids:
+        return set()
+    live = await session.scalars(
+        select(ApiToken.id).where(
+            ApiToken.id.in_(list(token_ids)),
+            or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > utcnow()),
+        )
+    )
+    return set(live)
 
 
 async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:

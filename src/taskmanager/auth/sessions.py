@@ -6,6 +6,7 @@ import hashlib
 import secrets
 import time
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import cast
 
@@ -99,6 +100,26 @@ class SessionStore:
             await self._delete(data)
             return None
         return data
+
+    async def live_sessions(self, key_hashes: Collection[str]) -> set[str]:
+        """Which of these sessions (by key hash) are live, in one pipelined round trip.
+
+        Only looks: unlike resolve(), asking does not extend a session's idle timeout (an
+        expired key is gone from Redis; the absolute deadline is checked here).
+        """
+        hashes = list(key_hashes)
+        if not hashes:
+            return set()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key_hash in hashes:
+                pipe.hget(SESSION_KEY.format(key_hash), "abs")
+            replies = cast(list[bytes | None], await pipe.execute())
+        now = time.time()
+        return {
+            key_hash
+            for key_hash, absolute in zip(hashes, replies, strict=True)
+            if absolute is not None and float(absolute) > now
+        }
 
     async def list_for_user(self, user_id: uuid.UUID) -> list[SessionData]:
         index = USER_INDEX_KEY.format(user_id)

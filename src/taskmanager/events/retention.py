@@ -14,6 +14,7 @@ from taskmanager.db import utcnow
 from taskmanager.events.service import prune_batch
 from taskmanager.observability.metrics import EVENTS_PRUNED, RETENTION_ROUNDS
 from taskmanager.state import Resources
+from taskmanager.uow import unit_of_work
 
 logger = logging.getLogger("taskmanager.events.retention")
 
@@ -94,7 +95,8 @@ class RetentionJob:
         batch = settings.event_retention_batch_size
         total = 0
         while True:
-            async with self.resources.session_factory() as session, session.begin():
+            async with unit_of_work(self.resources) as uow:
+                session = uow.session
                 if not await self._try_lock(session):
                     # Another instance took over between two of our batches: it finishes.
                     return None if total == 0 else total

@@ -1,9 +1,8 @@
-"""Append to, read and prune the per-project event log; publish after commit."""
+"""Append to, read and prune the per-project event log (publishing is the unit of work's)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import uuid
 from typing import Any
 
@@ -11,17 +10,12 @@ import orjson
 from sqlalchemy import delete, insert, literal, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from taskmanager.db import after_commit, utcnow
+from taskmanager.db import utcnow
 from taskmanager.events.models import Event
 from taskmanager.events.schemas import EventName, EventRead
 from taskmanager.logs import request_id_var
 from taskmanager.membership.models import Project
-from taskmanager.observability.metrics import EVENTS_DROPPED, EVENTS_PUBLISHED, REDIS_ERRORS
-from taskmanager.state import Resources
-
-logger = logging.getLogger("taskmanager.events")
-
-_PENDING = "pending_event_messages"
+from taskmanager.uow import UnitOfWork
 
 
 def channel(project_id: uuid.UUID) -> str:
@@ -44,10 +38,15 @@ async def append_event(
 ) -> Event:
     """Add the project's next event in the current transaction; publish it after commit.
 
+    The message is queued on the session's unit of work (taskmanager.uow), which publishes
+    it once the transaction has committed; a session without one raises NoUnitOfWork
+    before anything is written.
+
     The seq comes from `UPDATE projects SET event_seq = event_seq + 1 ... RETURNING`: the row
     lock it takes is held until commit, so concurrent writers of one project get consecutive
     seqs in commit order (no gaps, no reordering), which makes seq a safe resume cursor.
     """
+    uow = UnitOfWork.of(session)
     values = {
         "project_id": project_id,
         "name": name,
@@ -74,7 +73,7 @@ async def append_event(
     if seq is None:
         raise LookupError(f"project {project_id} does not exist")
     event = Event(seq=seq, **values)  # not added: the row is written; this carries the message
-    _queue_publish(session, project_id, event_to_message(event))
+    uow.publish_after_commit(channel(project_id), event_to_message(event))
     return event
 
 
@@ -87,40 +86,6 @@ def _insert_bumped(bump: Any, values: dict[str, Any]) -> Any:
         .from_select([*values, "seq"], select(*row, bump.c.event_seq).select_from(bump))
         .returning(Event.seq)
     )
-
-
-def _queue_publish(session: AsyncSession, project_id: uuid.UUID, message: bytes) -> None:
-    resources: Resources | None = session.info.get("resources")
-    if resources is None:  # e.g. the seed script: nobody is listening
-        return
-    pending: list[tuple[str, bytes]] | None = session.info.get(_PENDING)
-    if pending is None:
-        pending = session.info[_PENDING] = []
-
-        async def publish() -> None:
-            messages = session.info.pop(_PENDING, [])
-            await publish_messages(resources, messages)
-
-        after_commit(session, publish)
-    pending.append((channel(project_id), message))
-
-
-async def publish_messages(resources: Resources, messages: list[tuple[str, bytes]]) -> None:
-    """Best effort: the events are committed already; what fails here is not retried, every
-    hub's watchdog finds the gap from the log's seqs and catches its subscribers up."""
-    if not messages:
-        return
-    try:
-        async with resources.redis.pipeline(transaction=False) as pipe:
-            for name, message in messages:
-                pipe.publish(name, message)
-            await pipe.execute()
-    except Exception:
-        EVENTS_DROPPED.labels("publish_failed").inc(len(messages))
-        REDIS_ERRORS.labels("publish").inc()
-        logger.warning("publishing %d event(s) failed", len(messages), exc_info=True)
-    else:
-        EVENTS_PUBLISHED.inc(len(messages))
 
 
 async def read_events(

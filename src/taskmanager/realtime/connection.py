@@ -9,7 +9,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import orjson
 from prometheus_client import Counter
@@ -19,9 +19,6 @@ from taskmanager.observability.metrics import (
     EVENTS_DROPPED,
     SLOW_CONSUMERS_CLOSED,
 )
-
-if TYPE_CHECKING:
-    from taskmanager.realtime.hub import Hub
 
 logger = logging.getLogger("taskmanager.realtime")
 
@@ -67,6 +64,16 @@ class LiveEvent:
             data=body.get("data") or {},
             text=raw.decode(),
         )
+
+
+class SubscriptionOwner(Protocol):
+    """All a connection and its subscriptions may ask of the hub that owns them."""
+
+    def drop(self, sub: Subscription) -> None:
+        """Stop delivering to `sub` and forget it."""
+
+    def start_catch_up(self, sub: Subscription) -> None:
+        """Read what `sub` missed from the log (it saw a seq beyond last_seq + 1)."""
 
 
 @dataclass(eq=False, slots=True)
@@ -120,7 +127,7 @@ class Subscription:
             return False
         if event.seq == self.last_seq + 1:
             return self.deliver(event)
-        self.connection.hub.start_catch_up(self)
+        self.connection.owner.start_catch_up(self)
         return False
 
     def deliver(self, event: LiveEvent) -> bool:
@@ -156,17 +163,17 @@ class Connection:
         "_waiter",
         "close_code",
         "close_reason",
-        "hub",
         "identity",
         "on_close",
+        "owner",
         "queue",
         "queue_size",
         "sending",
         "subscriptions",
     )
 
-    def __init__(self, hub: Hub, identity: Identity, *, queue_size: int) -> None:
-        self.hub = hub
+    def __init__(self, owner: SubscriptionOwner, identity: Identity, *, queue_size: int) -> None:
+        self.owner = owner
         self.identity = identity
         self.queue: deque[str] = deque()
         self.queue_size = queue_size
@@ -197,7 +204,7 @@ class Connection:
             self._put(text)
 
     def end_subscription(self, sub: Subscription, code: str, message: str) -> None:
-        self.hub.drop(sub)
+        self.owner.drop(sub)
         self.send_control(
             {"type": "error", "code": code, "project_id": str(sub.project_id), "message": message}
         )

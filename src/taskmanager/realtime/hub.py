@@ -1,9 +1,9 @@
 """The per-process hub: one Redis subscriber fans events out to local live connections.
 
 Redis pub/sub is only the doorbell; the database log is the truth. Each subscription
-checks seq continuity and reads any missing range from the log, and a watchdog compares
-every followed project's latest seq with what was delivered, so a lost notification
-(Redis down, a writer that died between commit and publish) costs a second, not an event.
+checks seq continuity and reads any missing range from the log (catch-up here), and the
+watchdog (watchdog.py) finds what a lost notification did not deliver. Who is connected
+is the registry's (registry.py); the hub starts, stops, subscribes and dispatches.
 """
 
 from __future__ import annotations
@@ -11,28 +11,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import uuid
-from collections import defaultdict
-from typing import cast
 
 import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
-from taskmanager.auth.models import ApiToken
 from taskmanager.auth.revocation import REVOCATION_CHANNEL
-from taskmanager.auth.sessions import SESSION_KEY
-from taskmanager.db import utcnow
 from taskmanager.events.service import event_to_message, read_events
-from taskmanager.membership.models import Membership, Project
-from taskmanager.observability.metrics import (
-    EVENTS_RECEIVED,
-    EVENTS_REPLAYED,
-    LIVE_CONNECTIONS,
-    REDIS_ERRORS,
-)
+from taskmanager.membership.models import Project
+from taskmanager.observability.metrics import EVENTS_RECEIVED, EVENTS_REPLAYED, REDIS_ERRORS
 from taskmanager.realtime.connection import (
     CLOSE_GOING_AWAY,
     CLOSE_UNAUTHORIZED,
@@ -41,6 +30,8 @@ from taskmanager.realtime.connection import (
     Subscription,
     count_delivered,
 )
+from taskmanager.realtime.registry import Registry
+from taskmanager.realtime.watchdog import Watchdog
 from taskmanager.state import Resources
 
 logger = logging.getLogger("taskmanager.realtime")
@@ -56,21 +47,21 @@ class SubscribeOutcome:
 
 
 class Hub:
+    """Satisfies connection.SubscriptionOwner: connections call back only drop and catch-up."""
+
     def __init__(self, resources: Resources, *, pubsub_redis: Redis) -> None:
         self.resources = resources
-        self.settings = resources.settings
         self.pubsub_redis = pubsub_redis
-        self.projects: dict[uuid.UUID, set[Subscription]] = defaultdict(set)
-        self.connections: set[Connection] = set()
+        self.registry = Registry()
+        self.watchdog = Watchdog(resources, self.registry, catch_up=self.start_catch_up)
         self._tasks: list[asyncio.Task[None]] = []
         self._listening = asyncio.Event()
-        self._all_gone = asyncio.Event()
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
         self._tasks = [
             asyncio.create_task(self._listen(), name="realtime-listen"),
-            asyncio.create_task(self._watchdog(), name="realtime-watchdog"),
+            asyncio.create_task(self.watchdog.run(), name="realtime-watchdog"),
         ]
         # Not required for correctness (the watchdog catches up), but lets the first
         # events after start-up arrive through pub/sub rather than a second later.
@@ -81,12 +72,10 @@ class Hub:
         self, code: int = CLOSE_GOING_AWAY, reason: str = "Server shutting down"
     ) -> None:
         """Tell every live client to go (1001 on shutdown) and wait briefly for them to."""
-        for connection in list(self.connections):
+        for connection in list(self.registry.connections):
             connection.close(code, reason)
-        if self.connections:
-            self._all_gone.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._all_gone.wait(), 3)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.registry.empty.wait(), 3)
 
     async def stop(self) -> None:
         await self.close_all()
@@ -100,31 +89,14 @@ class Hub:
 
     # -- connections and subscriptions ---------------------------------------------------
     def register(self, connection: Connection) -> None:
-        if connection not in self.connections:
-            self.connections.add(connection)
-            LIVE_CONNECTIONS.labels(connection.kind).inc()
+        self.registry.add(connection)
 
     def unregister(self, connection: Connection) -> None:
         """Idempotent: a transport may call it from its close hook and again on exit."""
-        for sub in list(connection.subscriptions.values()):
-            self.drop(sub)
-        if connection in self.connections:
-            self.connections.discard(connection)
-            LIVE_CONNECTIONS.labels(connection.kind).dec()
-        if not self.connections:
-            self._all_gone.set()
+        self.registry.remove(connection)
 
     def drop(self, sub: Subscription) -> None:
-        sub.active = False
-        if sub.catch_up_task is not None and sub.catch_up_task is not asyncio.current_task():
-            sub.catch_up_task.cancel()
-        subs = self.projects.get(sub.project_id)
-        if subs is not None:
-            subs.discard(sub)
-            if not subs:
-                del self.projects[sub.project_id]
-        if sub.connection.subscriptions.get(sub.project_id) is sub:
-            del sub.connection.subscriptions[sub.project_id]
+        self.registry.drop(sub)
 
     async def subscribe(
         self, connection: Connection, project_id: uuid.UUID, *, after_seq: int | None
@@ -134,12 +106,8 @@ class Hub:
         The subscription is registered *before* the latest seq is read, so an event that
         commits in between is seen live (and then read from the log), never missed.
         """
-        previous = connection.subscriptions.get(project_id)
-        if previous is not None:
-            self.drop(previous)
         sub = Subscription(project_id=project_id, connection=connection)
-        self.projects[project_id].add(sub)
-        connection.subscriptions[project_id] = sub
+        self.registry.follow(sub)
         async with self.resources.session_factory() as session:
             latest = await session.scalar(select(Project.event_seq).where(Project.id == project_id))
             first_kept = None
@@ -253,7 +221,7 @@ class Hub:
             return
         EVENTS_RECEIVED.inc()
         delivered: dict[str, int] = {}
-        for sub in list(self.projects.get(event.project_id, ())):
+        for sub in list(self.registry.subscribers(event.project_id)):
             if sub.offer(event):
                 kind = sub.connection.kind
                 delivered[kind] = delivered.get(kind, 0) + 1
@@ -261,102 +229,12 @@ class Hub:
             count_delivered(kind, amount)
 
     def _revoke(self, message: dict[str, list[str]]) -> None:
-        sessions = set(message.get("sessions", []))
-        tokens = set(message.get("tokens", []))
-        for connection in list(self.connections):
-            identity = connection.identity
-            if (identity.session_hash is not None and identity.session_hash in sessions) or (
-                identity.token_id is not None and str(identity.token_id) in tokens
-            ):
-                connection.close(CLOSE_UNAUTHORIZED, "Your session or token has ended.")
+        sessions = message.get("sessions", [])
+        tokens = [uuid.UUID(token_id) for token_id in message.get("tokens", [])]
+        for connection in self.registry.using(sessions=sessions, tokens=tokens):
+            connection.close(CLOSE_UNAUTHORIZED, "Your session or token has ended.")
 
     def _resync_everyone(self) -> None:
-        for subs in list(self.projects.values()):
+        for subs in list(self.registry.projects.values()):
             for sub in list(subs):
                 self.start_catch_up(sub)
-
-    # -- watchdog: the safety net for lost notifications and revoked access --------------
-    async def _watchdog(self) -> None:
-        interval = self.settings.realtime_check_interval_seconds
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.check_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.warning("realtime watchdog round failed", exc_info=True)
-
-    async def check_once(self) -> None:
-        if not self.connections:
-            return  # an idle instance costs the database nothing
-        project_ids = list(self.projects)
-        token_ids = {c.identity.token_id for c in self.connections if c.identity.token_id}
-        async with self.resources.session_factory() as session:
-            latest: dict[uuid.UUID, int] = {}
-            members: set[tuple[uuid.UUID, uuid.UUID]] = set()
-            if project_ids:
-                rows = await session.execute(
-                    select(Project.id, Project.event_seq).where(Project.id.in_(project_ids))
-                )
-                latest = {row[0]: row[1] for row in rows}
-                member_rows = await session.execute(
-                    select(Membership.project_id, Membership.user_id).where(
-                        Membership.project_id.in_(project_ids)
-                    )
-                )
-                members = {(pid, uid) for pid, uid in member_rows}
-            live_tokens: set[uuid.UUID] = set()
-            if token_ids:
-                now = utcnow()
-                live = await session.scalars(
-                    select(ApiToken.id).where(
-                        ApiToken.id.in_(token_ids),
-                        or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
-                    )
-                )
-                live_tokens = set(live)
-        for project_id in project_ids:
-            for sub in list(self.projects.get(project_id, ())):
-                user_id = sub.connection.identity.user_id
-                if project_id not in latest:
-                    sub.connection.end_subscription(sub, "not_found", "The project was deleted.")
-                elif (project_id, user_id) not in members:
-                    sub.connection.end_subscription(
-                        sub, "forbidden", "You are not a member any more."
-                    )
-                elif latest[project_id] > sub.last_seq:
-                    sub.max_seen = max(sub.max_seen, latest[project_id])
-                    self.start_catch_up(sub)
-        for connection in list(self.connections):
-            if (
-                connection.identity.token_id is not None
-                and connection.identity.token_id not in live_tokens
-            ):
-                connection.close(CLOSE_UNAUTHORIZED, "Your token was revoked or expired.")
-        await self._check_sessions()
-
-    async def _check_sessions(self) -> None:
-        # One HGET per session, not per socket: a user's tabs (or a load test's thousand
-        # sockets) share one session, and this runs every second.
-        by_session: dict[str, list[Connection]] = defaultdict(list)
-        for connection in self.connections:
-            if connection.identity.session_hash is not None:
-                by_session[connection.identity.session_hash].append(connection)
-        if not by_session:
-            return
-        try:
-            async with self.resources.redis.pipeline(transaction=False) as pipe:
-                for session_hash in by_session:
-                    pipe.hget(SESSION_KEY.format(session_hash), "abs")
-                replies = cast(list[bytes | None], await pipe.execute())
-        except (RedisError, OSError):
-            # Sessions cannot be checked while Redis is down; live sockets stay (they get
-            # nothing new meanwhile), new requests fail closed.
-            REDIS_ERRORS.labels("realtime").inc()
-            return
-        now = time.time()
-        for connections, absolute in zip(by_session.values(), replies, strict=True):
-            if absolute is None or float(absolute) <= now:
-                for connection in connections:
-                    connection.close(CLOSE_UNAUTHORIZED, "Your session has ended.")

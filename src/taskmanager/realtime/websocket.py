@@ -103,7 +103,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     hub.register(connection)
     writer = asyncio.create_task(_write(websocket, connection))
     reader = asyncio.create_task(_read(websocket, connection, hub, resources))
-    connection.on_close = lambda: _unblock(writer, connection)
+    connection.on_close = lambda: _unblock(writer, connection, hub)
     try:
         # Whichever side ends first ends the connection: the client leaving, or us
         # closing it (shutdown, overflow, revoked credentials).
@@ -138,9 +138,9 @@ async def _read(
         return exc.code
 
 
-def _unblock(writer: asyncio.Task[None], connection: Connection) -> None:
+def _unblock(writer: asyncio.Task[None], connection: Connection, hub: Hub) -> None:
     """A writer stuck sending to a client that does not read must not keep it alive."""
-    connection.hub.unregister(connection)
+    hub.unregister(connection)
     if connection.sending:
         writer.cancel()
 

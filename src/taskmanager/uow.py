@@ -1,0 +1,150 @@
+"""The unit of work: one transaction, committed once, then the messages it queued published.
+
+Every write goes through `unit_of_work`: a request through `get_session` (the dependency
+behind `db.SessionDep`), the seed and background jobs directly. `append_event` queues the
+event's message on the unit of work of its session; only after the commit succeeds are
+the queued messages published, in one pipelined round trip and in the order they were
+queued (seq order per project). A rollback discards them. Publishing is best effort: the
+rows are durable, and every hub's watchdog delivers what a lost message did not.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Protocol
+
+from fastapi import Request
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from taskmanager.observability.metrics import EVENTS_DROPPED, EVENTS_PUBLISHED, REDIS_ERRORS
+from taskmanager.state import Resources
+
+logger = logging.getLogger("taskmanager.events")
+
+Message = tuple[str, bytes]
+"""(channel, payload) as published."""
+
+_INFO_KEY = "taskmanager.unit_of_work"
+
+
+class NoUnitOfWork(RuntimeError):
+    """A write that must publish ran on a session no unit of work owns: a programming error
+    (an event would be committed and never announced), so it fails loudly instead."""
+
+
+class Publisher(Protocol):
+    async def publish(self, messages: Sequence[Message]) -> None:
+        """Publish committed messages; must not raise (the data is durable already)."""
+
+
+class RedisPublisher:
+    """Publishes to Redis pub/sub, pipelined; failures are counted and logged, not raised."""
+
+    __slots__ = ("redis",)
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    async def publish(self, messages: Sequence[Message]) -> None:
+        if not messages:
+            return
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for channel, payload in messages:
+                    pipe.publish(channel, payload)
+                await pipe.execute()
+        except Exception:
+            # Not retried: every hub's watchdog finds the gap from the log's seqs.
+            EVENTS_DROPPED.labels("publish_failed").inc(len(messages))
+            REDIS_ERRORS.labels("publish").inc()
+            logger.warning("publishing %d event(s) failed", len(messages), exc_info=True)
+        else:
+            EVENTS_PUBLISHED.inc(len(messages))
+
+
+class UnitOfWork:
+    """One session's transaction and the messages to publish once it has committed."""
+
+    __slots__ = ("_outbox", "publisher", "session")
+
+    def __init__(self, session: AsyncSession, publisher: Publisher) -> None:
+        self.session = session
+        self.publisher = publisher
+        self._outbox: list[Message] = []
+        # session.info is SQLAlchemy's slot for owner data; only this module reads the key.
+        session.info[_INFO_KEY] = self
+
+    @staticmethod
+    def of(session: AsyncSession) -> UnitOfWork:
+        """The unit of work that owns `session`; raises NoUnitOfWork if none does."""
+        uow = session.info.get(_INFO_KEY)
+        if not isinstance(uow, UnitOfWork):
+            raise NoUnitOfWork(
+                "this session has no publisher: open it with taskmanager.uow.unit_of_work()"
+            )
+        return uow
+
+    def publish_after_commit(self, channel: str, payload: bytes) -> None:
+        self._outbox.append((channel, payload))
+
+    async def commit(self) -> None:
+        await self.session.commit()
+        messages, self._outbox = self._outbox, []
+        await self.publisher.publish(messages)
+
+    async def rollback(self) -> None:
+        self._outbox.clear()
+        await self.session.rollback()
+
+
+@asynccontextmanager
+async def open_unit_of_work(
+    factory: async_sessionmaker[AsyncSession], publisher: Publisher, *, immediate: bool = False
+) -> AsyncIterator[UnitOfWork]:
+    """Commit (then publish) when the block ends normally, roll back if it raises.
+
+    `immediate` takes SQLite's write lock at BEGIN, so writers queue instead of failing.
+    """
+    async with factory() as session:
+        uow = UnitOfWork(session, publisher)
+        if immediate:
+            await session.connection(execution_options={"sqlite_immediate": True})
+        try:
+            yield uow
+        except BaseException:
+            await uow.rollback()
+            raise
+        await uow.commit()
+
+
+READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: services flush; this commits once, before the response
+    is sent, then publishes what the request queued (FastAPI runs a function-scoped
+    dependency's exit before it sends the response)."""
+    resources: Resources = request.state.resources
+    async with unit_of_work(resources, read_only=request.method in READ_ONLY_METHODS) as uow:
+        yield uow.session
+
+
+def unit_of_work(
+    resources: Resources, *, read_only: bool = False
+) -> AbstractAsyncContextManager[UnitOfWork]:
+    """A unit of work on the app's resources: its database, publishing to its Redis.
+
+    `read_only` (GET/HEAD) uses the autocommit session factory where there is one; any
+    other unit of work on SQLite takes the write lock up front.
+    """
+    factory = resources.session_factory
+    if read_only and resources.read_session_factory is not None:
+        factory = resources.read_session_factory
+    return open_unit_of_work(
+        factory,
+        RedisPublisher(resources.redis),
+        immediate=not read_only and resources.settings.is_sqlite,
+    )
