@@ -6,7 +6,7 @@ installs and once with none, and prints the CPU microseconds per request of each
 best round: on a shared machine the others only add noise) and their difference: the
 stack's own cost, which a real server's noise would hide.
 
-    .venv/bin/python bench/middleware_overhead.py [--requests 2000] [--rounds 7] [--path /health/live]
+    .venv/bin/python bench/middleware_overhead.py [--requests N] [--rounds R] [--path P]
 """
 
 from __future__ import annotations
