@@ -86,7 +86,7 @@ async def test_an_unusable_request_id_is_replaced(make_settings: Callable[..., S
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         for bad in (b"x" * 129, b"new\nline", b"a b", "ü".encode(), b"<script>"):
-            response = await client.get("/health/live", headers={"X-Request-ID": bad})
+            response = await client.get("/health/live", headers={b"X-Request-ID": bad})
             assert response.status_code == 200
             made = response.headers["x-request-id"]
             assert len(made) == 32 and int(made, 16) >= 0, made

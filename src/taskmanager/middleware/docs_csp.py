@@ -7,7 +7,9 @@ import hashlib
 import re
 
 from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from taskmanager.middleware.asgi import HTTPLayer
 
 # Swagger UI and ReDoc load their code from the CDN; the pages' own inline scripts are
 # allowed by hash (computed from the page as sent), never by 'unsafe-inline'.
@@ -33,16 +35,13 @@ def _is_docs(path: str) -> bool:
     return path in ("/docs", "/redoc") or path.startswith("/docs/")
 
 
-class DocsCSPMiddleware:
+class DocsCSPMiddleware(HTTPLayer):
     """Holds a docs page's response start until its body is complete, then sends it with
     the CSP for exactly that body. Docs pages are small and not streamed; every other
     path passes straight through."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _is_docs(scope["path"]):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not _is_docs(scope["path"]):
             await self.app(scope, receive, send)
             return
         held: Message | None = None

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import orjson
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from taskmanager.errors import PROBLEM_JSON, problem_body
+from taskmanager.middleware.asgi import HTTPLayer
 
 _BODY = orjson.dumps(
     problem_body(
@@ -15,7 +16,7 @@ _BODY = orjson.dumps(
 _HEADERS = ((b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(_BODY)).encode()))
 
 
-class InternalErrorMiddleware:
+class InternalErrorMiddleware(HTTPLayer):
     """Answers an exception that escaped the app before its response started.
 
     Starlette's own ServerErrorMiddleware sits outside every middleware and would answer
@@ -24,13 +25,7 @@ class InternalErrorMiddleware:
     raised on, so the server still logs it (and Starlette sends nothing more).
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def send_tracked(message: Message) -> None:

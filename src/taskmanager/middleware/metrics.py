@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from taskmanager.middleware.asgi import HTTPLayer
 from taskmanager.observability.metrics import observe_request, route_template
 
 
@@ -16,16 +17,10 @@ def _is_event_stream(start: Message) -> bool:
     return False
 
 
-class MetricsMiddleware:
+class MetricsMiddleware(HTTPLayer):
     """Observes each HTTP request once it ends (WebSockets have their own gauges)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         status = 0
         stream_started: float | None = None

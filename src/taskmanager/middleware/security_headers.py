@@ -3,7 +3,9 @@ Content-Security-Policy unless the response brings its own, and no caching of th
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from taskmanager.middleware.asgi import HTTPLayer
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
@@ -17,17 +19,11 @@ _EVERYWHERE: tuple[tuple[bytes, bytes], ...] = (
 _API = (*_EVERYWHERE, (b"cache-control", b"no-store"))
 
 
-class SecurityHeadersMiddleware:
+class SecurityHeadersMiddleware(HTTPLayer):
     """Adds each header of the set that the response does not set itself (the board and
     the docs pages bring their own Content-Security-Policy)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         defaults = _API if scope["path"].startswith("/api/") else _EVERYWHERE
 
         async def send_with_headers(message: Message) -> None:
