@@ -1,13 +1,15 @@
-"""ASGI plumbing our middlewares share: read a body once and replay it, answer a problem."""
+"""ASGI plumbing our layers share: HTTP-only dispatch, one body read and replay, problems."""
 
 from __future__ import annotations
+
+import abc
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from taskmanager.errors import AppError, problem_response
 
 
-class HTTPLayer:
+class HTTPLayer(abc.ABC):
     """A layer that acts on HTTP requests only: WebSockets and lifespan pass straight on."""
 
     def __init__(self, app: ASGIApp) -> None:
@@ -19,8 +21,9 @@ class HTTPLayer:
         else:
             await self.app(scope, receive, send)
 
+    @abc.abstractmethod
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        raise NotImplementedError
+        """The layer's job, for one HTTP request."""
 
 
 class BodyTooLarge(Exception):
