@@ -34,8 +34,8 @@ def new_request_id() -> str:
 
 
 def install_middleware(app: FastAPI, settings: Settings) -> None:
-    """Each request passes the layers in this order (Starlette's ServerErrorMiddleware is
-    outside them all, its exception handling and the routes inside):
+    """Each request passes the layers in this order (outside them all is Starlette's
+    ServerErrorMiddleware; inside, FastAPI's exception handlers and the routes):
 
     1. WebSocket frames: the server's send for data frames (websocket_frames.py).
     2. Request id (asgi-correlation-id): keeps or makes X-Request-ID, echoes it, and sets
