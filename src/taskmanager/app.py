@@ -9,17 +9,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.middleware.cors import CORSMiddleware
 
 from taskmanager import __version__
 from taskmanager.config import Settings, load_settings
 from taskmanager.db import create_engine, create_read_session_factory, create_session_factory
 from taskmanager.errors import install_error_handlers
-from taskmanager.kit.idempotency import IdempotencyMiddleware
 from taskmanager.kit.redis import create_pubsub_redis, create_redis
 from taskmanager.kit.responses import document_problems
 from taskmanager.logs import configure_logging
-from taskmanager.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from taskmanager.middleware.stack import install_middleware
 from taskmanager.observability.metrics import include_router, instrument_engine, process_exiting
 from taskmanager.state import AppState, Resources
 
@@ -105,30 +103,7 @@ def create_app(settings: Settings | None = None, *, tune_gc: bool = False) -> Fa
     install_error_handlers(app)
     _include_routers(app)
     document_problems(app)
-    # Inside the body limit (bodies are bounded before it reads them), outside the routes.
-    app.add_middleware(IdempotencyMiddleware, session_cookie_name=settings.session_cookie_name)
-    app.add_middleware(
-        BodyLimitMiddleware,
-        max_body_bytes=settings.max_body_bytes,
-        body_timeout_seconds=settings.request_body_timeout_seconds,
-    )
-    if settings.allowed_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.allowed_origins,
-            allow_credentials=True,
-            allow_methods=["GET", "POST", "PATCH", "DELETE"],
-            allow_headers=[
-                "Content-Type",
-                "X-CSRF-Token",
-                "Idempotency-Key",
-                "If-Match",
-                "X-Request-ID",
-                "Authorization",
-            ],
-            expose_headers=["ETag", "X-Request-ID", "Retry-After"],
-        )
-    app.add_middleware(RequestContextMiddleware)
+    install_middleware(app, settings)
     from taskmanager.web import mount_web
 
     mount_web(app)  # last: the API routes are matched first

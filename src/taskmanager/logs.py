@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextvars
 import datetime as dt
 import logging
 import re
@@ -10,10 +9,10 @@ import sys
 from typing import Any
 
 import orjson
+from asgi_correlation_id import correlation_id
 
-request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "request_id", default=None
-)
+# The current request's X-Request-ID: set by asgi-correlation-id (middleware/stack.py).
+request_id_var = correlation_id
 
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 

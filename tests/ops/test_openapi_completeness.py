@@ -21,7 +21,7 @@ METHODS = {"get", "post", "put", "patch", "delete"}
 # Operations that answer no problem+json by contract, and why.
 NO_PROBLEMS = {
     ("get", "/health/live"): "answers 200 while the process runs; it checks nothing",
-    ("get", "/health"): "its 503 is the HealthRead report (DESIGN.md section 5), not a problem",
+    ("get", "/health"): "its 503 is the HealthRead report (docs/api.md, Operations), not a problem",
 }
 
 Spec = dict[str, Any]

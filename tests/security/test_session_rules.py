@@ -282,7 +282,7 @@ async def test_dummy_hash_is_ready_before_the_first_login(start_server: StartSer
 
 
 async def test_register_with_a_taken_email_is_409(make_client: Callable[[], ApiClient]) -> None:
-    """Accepted enumeration vector: sign-up must say the address is taken (DESIGN.md 409).
+    """Accepted enumeration vector: sign-up must say the address is taken (docs/api.md: 409).
 
     Hiding it needs an e-mail round trip (answer "check your inbox" either way), which this
     service does not have; login and password reset paths reveal nothing. The login

@@ -1,4 +1,4 @@
-"""The event as the API and the real-time channels carry it (contract, DESIGN.md section 4)."""
+"""The event as the API and the real-time channels carry it (contract: docs/realtime.md)."""
 
 from __future__ import annotations
 

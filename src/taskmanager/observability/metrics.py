@@ -139,10 +139,22 @@ def route_template(scope: Scope) -> str:
     return path or "/"
 
 
+# The labelled children of one request series, found once: `labels()` takes a lock and
+# builds its key on every call, and this runs for every request. Bounded like the series.
+_REQUEST_SERIES: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
-    labels = (method, route, str(status))
-    REQUESTS.labels(*labels).inc()
-    REQUEST_DURATION.labels(*labels).observe(seconds)
+    key = (method, route, status)
+    series = _REQUEST_SERIES.get(key)
+    if series is None:
+        labels = (method, route, str(status))
+        series = _REQUEST_SERIES[key] = (
+            REQUESTS.labels(*labels),
+            REQUEST_DURATION.labels(*labels),
+        )
+    series[0].inc()
+    series[1].observe(seconds)
 
 
 def instrument_engine(engine: AsyncEngine) -> None:

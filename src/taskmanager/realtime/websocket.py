@@ -1,4 +1,4 @@
-"""GET /api/v1/ws: the WebSocket protocol of DESIGN.md section 4 (subscribe, unsubscribe, ping)."""
+"""GET /api/v1/ws: the WebSocket protocol of docs/realtime.md (subscribe, unsubscribe, ping)."""
 
 from __future__ import annotations
 
@@ -12,14 +12,13 @@ from urllib.parse import urlsplit
 import orjson
 from fastapi import APIRouter, WebSocket
 from redis.exceptions import RedisError
-from starlette.types import Send
 from starlette.websockets import WebSocketDisconnect
 
 from taskmanager.auth import service as auth_service
 from taskmanager.auth.deps import get_session_store, parse_bearer
 from taskmanager.errors import AppError, NotAuthenticated
 from taskmanager.membership.access import Role, require_role
-from taskmanager.middleware import WEBSOCKET_DATA_SEND
+from taskmanager.middleware.websocket_frames import frame_sender
 from taskmanager.observability.metrics import REDIS_ERRORS
 from taskmanager.realtime.connection import CLOSE_UNAUTHORIZED, Closed, Connection, Identity
 from taskmanager.realtime.hub import Hub, SubscribeOutcome
@@ -146,9 +145,9 @@ def _unblock(writer: asyncio.Task[None], connection: Connection, hub: Hub) -> No
 
 
 async def _write(websocket: WebSocket, connection: Connection) -> None:
-    # Data frames skip Starlette's WebSocket and every middleware's send wrapper (none of
-    # them looks at websocket.send); the close below still goes through them, for the log.
-    send: Send = websocket.scope.get("state", {}).get(WEBSOCKET_DATA_SEND, websocket.send)
+    # Data frames take the fast path past every send wrapper; the close below still goes
+    # through them, for the access log.
+    send = frame_sender(websocket)
     try:
         while True:
             text = await connection.next_message()

@@ -1,4 +1,4 @@
-"""Idempotency-Key for every POST, once, as pure ASGI middleware (DESIGN.md section 3).
+"""Idempotency-Key for every POST, once, as pure ASGI middleware (docs/api.md#idempotency).
 
 A POST carrying `Idempotency-Key` is recorded in Redis under (credential, path, key), where
 the credential is a hash of the session cookie or the Authorization header, so two users never
@@ -27,7 +27,8 @@ from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from taskmanager.errors import AppError, Conflict, ValidationFailed, problem_response
+from taskmanager.errors import Conflict, ValidationFailed
+from taskmanager.middleware.asgi import read_body, replay_body, send_problem
 
 logger = logging.getLogger("taskmanager.idempotency")
 
@@ -72,7 +73,7 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         if not _KEY_RE.match(key):
-            await self._answer(
+            await send_problem(
                 scope,
                 send,
                 ValidationFailed.field(
@@ -84,8 +85,8 @@ class IdempotencyMiddleware:
         if resources is None:
             await self.app(scope, receive, send)
             return
-        body, disconnected = await self._read_body(receive)
-        replay = self._replayer(body, disconnected, receive)
+        body, disconnect = await read_body(receive)  # bounded by the body limit, outside
+        replay = replay_body(body, disconnect, receive)
         redis = resources.redis
         redis_key = self._redis_key(scope, headers, key)
         fingerprint = _fingerprint(body)
@@ -117,40 +118,14 @@ class IdempotencyMiddleware:
         material = "\n".join([credential, scope["method"], scope["path"], key])
         return "idem:" + hashlib.sha256(material.encode()).hexdigest()
 
-    @staticmethod
-    async def _read_body(receive: Receive) -> tuple[bytes, bool]:
-        chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return b"".join(chunks), True
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                return b"".join(chunks), False
-
-    @staticmethod
-    def _replayer(body: bytes, disconnected: bool, receive: Receive) -> Receive:
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                if disconnected:
-                    return {"type": "http.disconnect"}
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        return replay
-
     async def _answer_duplicate(
         self, scope: Scope, send: Send, stored: bytes | None, fingerprint: str
     ) -> None:
         record: dict[str, Any] = orjson.loads(stored) if stored else {}
         if not record:
-            await self._answer(scope, send, IdempotencyInFlight("Retry: the key just expired."))
+            await send_problem(scope, send, IdempotencyInFlight("Retry: the key just expired."))
         elif record.get("fp") != fingerprint:
-            await self._answer(
+            await send_problem(
                 scope,
                 send,
                 ValidationFailed.field(
@@ -159,7 +134,7 @@ class IdempotencyMiddleware:
                 ),
             )
         elif record.get("state") == "pending":
-            await self._answer(
+            await send_problem(
                 scope,
                 send,
                 IdempotencyInFlight("A request with this Idempotency-Key is still in progress."),
@@ -220,12 +195,3 @@ class IdempotencyMiddleware:
             await redis.delete(redis_key)
         except RedisError:
             logger.warning("could not release an idempotency key", exc_info=True)
-
-    @staticmethod
-    async def _answer(scope: Scope, send: Send, error: AppError) -> None:
-        response = problem_response(error, instance=scope.get("path"))
-
-        async def no_receive() -> Message:
-            return {"type": "http.disconnect"}
-
-        await response(scope, no_receive, send)

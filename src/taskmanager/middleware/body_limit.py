@@ -1,0 +1,106 @@
+"""Request bodies: too large (413), too slow (408) or not JSON (415) are refused before the app."""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from taskmanager.errors import AppError, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
+from taskmanager.middleware.asgi import BodyTooLarge, read_body, replay_body, send_problem
+
+LINGER_SECONDS = 2.0
+LINGER_MAX_BYTES = 16 * 1024 * 1024
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+class BodyLimitMiddleware:
+    """Rejects bodies over the limit (413) before reading them all, bodies that do not
+    arrive in time (408), and non-JSON bodies (415).
+
+    The body is read here, bounded by the limit, and replayed to the app, so a chunked
+    upload without Content-Length cannot make the app buffer more than the limit either.
+    The time bound is for the whole body, not per chunk: a client dribbling a byte now
+    and then would reset a per-chunk timer forever.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, body_timeout_seconds: float) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.body_timeout_seconds = body_timeout_seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                await self._reject(scope, send, PayloadTooLarge("Invalid Content-Length header."))
+                return
+            if int(declared) > self.max_body_bytes:
+                await self._linger(receive)
+                await self._reject(scope, send, self._too_large())
+                return
+        try:
+            async with asyncio.timeout(self.body_timeout_seconds):
+                body, disconnect = await read_body(receive, limit=self.max_body_bytes)
+        except TimeoutError:
+            await self._reject(scope, send, self._timed_out())
+            return
+        except BodyTooLarge:
+            await self._linger(receive)
+            await self._reject(scope, send, self._too_large())
+            return
+        if body and not _is_json(headers.get("content-type", "")):
+            await self._reject(
+                scope,
+                send,
+                UnsupportedMediaType(
+                    "Request bodies must be JSON (Content-Type: application/json)."
+                ),
+            )
+            return
+        await self.app(scope, replay_body(body, disconnect, receive), send)
+
+    async def _linger(self, receive: Receive) -> None:
+        """Discard (never buffer) a bounded amount of the rest of the body before the 413.
+
+        Closing a socket with unread data makes the kernel send a reset, and the client
+        then loses our 413 before reading it; draining first (nginx's lingering close)
+        lets it arrive. Bounded in bytes and time so a slow or endless upload cannot
+        hold us; past the bound the client may see a reset instead.
+        """
+        discarded = 0
+        try:
+            async with asyncio.timeout(LINGER_SECONDS):
+                while discarded < LINGER_MAX_BYTES:
+                    message = await receive()
+                    if message["type"] != "http.request":
+                        return
+                    discarded += len(message.get("body", b""))
+                    if not message.get("more_body", False):
+                        return
+        except TimeoutError:
+            return
+
+    def _timed_out(self) -> RequestTimeout:
+        return RequestTimeout(
+            f"The request body did not arrive within {self.body_timeout_seconds:g} seconds."
+        )
+
+    def _too_large(self) -> PayloadTooLarge:
+        return PayloadTooLarge(f"Request body is larger than {self.max_body_bytes} bytes.")
+
+    @staticmethod
+    async def _reject(scope: Scope, send: Send, error: AppError) -> None:
+        await send_problem(scope, send, error, close=True)
