@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from taskmanager.config import Settings
 from taskmanager.models import Base
@@ -92,13 +93,26 @@ async def start_server(
 async def reset_state(running: RunningServer) -> None:
     """Empty every table and Redis: each test module starts from a clean database."""
     resources = running.resources
-    async with resources.engine.begin() as conn:
-        tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-        if conn.dialect.name == "postgresql":
-            await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                await conn.execute(text(f"DELETE FROM {table}"))
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    for attempt in range(5):
+        try:
+            async with resources.engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    # A background task of the server (watchdog, retention, a job) may hold a
+                    # row lock TRUNCATE waits for while it waits for ours: PostgreSQL then
+                    # aborts one side as a deadlock. Ours is the one to retry.
+                    await conn.execute(text("SET LOCAL lock_timeout = '5s'"))
+                    await conn.execute(
+                        text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+                    )
+                else:
+                    for table in tables:
+                        await conn.execute(text(f"DELETE FROM {table}"))
+            break
+        except DBAPIError:
+            if attempt == 4:
+                raise
+            await asyncio.sleep(0.2 * (attempt + 1))
     await resources.redis.flushdb()
 
 
