@@ -39,15 +39,43 @@ class WebSocketConnection(Connection):
     __slots__ = ()
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# The WebSocket's own scheme, as the page that opened it would spell its origin.
+_PAGE_SCHEME = {"ws": "http", "wss": "https", "http": "http", "https": "https"}
+
+
+def _origin_key(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) with the default port filled in; None if it cannot be parsed."""
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:
+        return None
+    if not parts.hostname or port is None or parts.username is not None or parts.path:
+        return None
+    return scheme, parts.hostname, port
+
+
 def _origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
-    """Browsers send Origin; a cookie-authenticated socket from another site is refused."""
+    """Browsers send Origin; a cookie-authenticated socket from another site is refused.
+
+    Same origin means same scheme, host and port: `https://host` is another origin than
+    `http://host`. ALLOWED_ORIGINS entries are compared exactly.
+    """
     origin = websocket.headers.get("origin")
     if origin is None:
         return True  # not a browser: nothing ambient to abuse
     origin = origin.rstrip("/")
     if origin in allowed:
         return True
-    return urlsplit(origin).netloc == websocket.headers.get("host", "")
+    scheme = _PAGE_SCHEME.get(websocket.url.scheme)
+    if scheme is None:
+        return False
+    theirs = _origin_key(origin)
+    return theirs is not None and theirs == _origin_key(
+        f"{scheme}://{websocket.headers.get('host', '')}"
+    )
 
 
 async def _authenticate(websocket: WebSocket, resources: Resources) -> Identity | None:
