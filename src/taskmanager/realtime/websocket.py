@@ -23,6 +23,7 @@ from taskmanager.middleware import WEBSOCKET_DATA_SEND
 from taskmanager.observability.metrics import REDIS_ERRORS
 from taskmanager.realtime.connection import CLOSE_UNAUTHORIZED, Closed, Connection, Identity
 from taskmanager.realtime.hub import Hub, SubscribeOutcome
+from taskmanager.realtime.limits import TooManyConnections
 from taskmanager.state import Resources
 
 router = APIRouter(tags=["realtime"])
@@ -31,6 +32,8 @@ logger = logging.getLogger("taskmanager.realtime")
 CLOSE_POLICY_VIOLATION = 1008
 CLOSE_TOO_BIG = 1009
 CLOSE_INTERNAL_ERROR = 1011
+# Over a live-connection cap: like HTTP 429; the error message before it says which cap.
+CLOSE_TOO_MANY_CONNECTIONS = 4429
 CLOSE_TIMEOUT_SECONDS = 2.0
 
 
@@ -102,7 +105,6 @@ async def _authenticate(websocket: WebSocket, resources: Resources) -> Identity 
 @router.websocket("/ws")
 async def websocket_endpoint(websocket: WebSocket) -> None:
     resources: Resources = websocket.state.resources
-    hub = resources.hub
     settings = resources.settings
     uses_cookie = "authorization" not in websocket.headers
     if uses_cookie and not _origin_allowed(websocket, settings.allowed_origins):
@@ -127,6 +129,29 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         await websocket.send_text(_error("unauthorized", "Log in or send a Bearer token."))
         await websocket.close(code=CLOSE_UNAUTHORIZED)
         return
+    try:
+        lease = resources.limits.acquire(identity.user_id, settings, transport="websocket")
+    except TooManyConnections as exc:
+        await _refuse(websocket, exc)
+        return
+    try:
+        await _serve(websocket, identity, resources)
+    finally:
+        lease.release()
+
+
+async def _refuse(websocket: WebSocket, exc: TooManyConnections) -> None:
+    body = _error_body("too_many_connections", exc.detail)
+    body["retry_after"] = exc.retry_after
+    await websocket.send_text(orjson.dumps(body).decode())
+    await websocket.close(
+        code=CLOSE_TOO_MANY_CONNECTIONS, reason=f"Too many connections ({exc.scope})"
+    )
+
+
+async def _serve(websocket: WebSocket, identity: Identity, resources: Resources) -> None:
+    hub = resources.hub
+    settings = resources.settings
     connection = WebSocketConnection(hub, identity, queue_size=settings.realtime_send_queue_size)
     hub.register(connection)
     writer = asyncio.create_task(_write(websocket, connection))
