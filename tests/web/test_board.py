@@ -106,7 +106,7 @@ async def test_drag_in_one_browser_moves_the_card_in_the_other(make_user: MakeUs
     await b.click(f"{cards(b, 'todo')}:has-text('Write the spec')")
     await b.fill("#task-form [name=title]", "Write the spec (v2)")
     await b.select_option("#task-form [name=priority]", "high")
-    await b.fill("#task-form [name=due]", "2030-01-31")
+    await b.fill("#task-form [name=due]", "2030-01-31T09:30")
     await b.select_option("#task-form [name=assignee_id]", label="Alice")
     await b.click("#save-task")
     await expect(a.locator(cards(a, "todo"))).to_have_text(["Write the spec (v2)"], timeout=1000)
