@@ -42,6 +42,7 @@ export function resetFilters() {
   asked += 1;
   clearTimeout(timer);
   store.matching = null;
+  form().dataset.state = 'all';
   renderChoices();
 }
 
@@ -66,6 +67,7 @@ export function tasksChanged() {
 
 export function refresh(delayMs) {
   clearTimeout(timer);
+  form().dataset.state = 'loading'; // until the answer is shown (tests wait on it too)
   timer = setTimeout(run, delayMs);
 }
 
@@ -74,7 +76,6 @@ async function run() {
   if (!project) return;
   const filters = activeFilters();
   const mine = ++asked;
-  form().dataset.state = 'loading';
   if (!Object.keys(filters).length) {
     store.matching = null;
   } else {
