@@ -98,7 +98,8 @@ class Settings(BaseSettings):
         default=20,
         ge=1,
         description="Live connections (WebSockets and SSE streams together) one user may "
-        "hold on one process; more are refused (WebSocket close 4429, SSE 429).",
+        "hold across all instances (leases in Redis); more are refused (WebSocket close "
+        "4429, SSE 429).",
     )
     realtime_max_connections: int = Field(
         default=5000,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -10,10 +11,12 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
+from tests import backends
 from tests.conftest import StartServer
 from tests.helpers import API, ApiClient, assert_problem, create_project
 from tests.observability.scrape import scrape, value
 from tests.realtime.wsclient import LiveClient, cookie_headers, live
+from tests.server import RunningServer
 
 REFUSED = "taskmanager_realtime_connections_refused_total"
 
@@ -75,7 +78,7 @@ async def test_caps_per_user_and_per_process(start_server: StartServer) -> None:
             assert refused.headers["Retry-After"] == "5"
 
         # The refused ones hold nothing, and the live ones still work.
-        assert (await first.send({"type": "ping"})) is None
+        await first.send({"type": "ping"})
         assert (await first.recv())["type"] == "pong"
         after = await scrape(ada)
         for transport, scope, count in (
@@ -88,7 +91,7 @@ async def test_caps_per_user_and_per_process(start_server: StartServer) -> None:
             assert value(after, REFUSED, **labels) - value(before, REFUSED, **labels) == count
 
     # Everything closed: the places are free again, for both transports.
-    await wait_until_free(running.resources.limits)
+    await wait_until_free(running)
     async with AsyncExitStack() as stack:
         ada = await stack.enter_async_context(ApiClient(base_url=running.base_url, timeout=30))
         await ada.register()
@@ -108,18 +111,71 @@ async def test_bearer_and_cookie_connections_share_the_user_cap(
         await ada.register()
         token = (await ada.post(f"{API}/auth/tokens", json={"name": "script"})).json()["token"]
         async with live(running.ws_url, headers=cookie_headers(ada)) as ws:
-            assert (await ws.send({"type": "ping"})) is None
+            await ws.send({"type": "ping"})
             assert (await ws.recv())["type"] == "pong"
             bearer = {"Authorization": f"Bearer {token}"}
             async with live(running.ws_url, headers=bearer) as second:
                 await assert_refused(second, "per_user")
-    await wait_until_free(running.resources.limits)
+    await wait_until_free(running)
 
 
-async def wait_until_free(limits: object) -> None:
-    """Closed connections are released as the server notices them (a moment after)."""
+async def wait_until_free(running: RunningServer) -> None:
+    """Closed connections are released as the server notices them (a moment after), in
+    this process and in Redis."""
+    limits = running.resources.limits
     for _ in range(100):
-        if getattr(limits, "total", None) == 0:
+        leases = [key async for key in running.resources.redis.scan_iter(match="live:*")]
+        if limits.total == 0 and not limits.by_user and not leases:
             return
         await asyncio.sleep(0.05)
-    pytest.fail("live connections were not released")
+    pytest.fail(f"live connections were not released: {limits.total}, {leases}")
+
+
+async def test_leases_of_other_instances_count_until_they_lapse(
+    start_server: StartServer,
+) -> None:
+    """Another instance's connection is a lease in Redis; a dead instance's lease lapses."""
+    running = await start_server(realtime_max_connections_per_user=2)
+    redis = running.resources.redis
+    async with ApiClient(base_url=running.base_url, timeout=30) as ada:
+        me = await ada.register()
+        key = f"live:{me['id']}"
+        await redis.zadd(key, {"other-instance": time.time() + 60})  # live elsewhere
+        async with live(running.ws_url, ada) as ws:
+            await ws.send({"type": "ping"})
+            assert (await ws.recv())["type"] == "pong"
+            async with live(running.ws_url, ada) as third:
+                await assert_refused(third, "per_user")
+        # The other instance died: its lease is not renewed, and once lapsed it frees up.
+        await redis.zadd(key, {"other-instance": time.time() - 1})
+        async with live(running.ws_url, ada) as one, live(running.ws_url, ada) as two:
+            for ws in (one, two):
+                await ws.send({"type": "ping"})
+                assert (await ws.recv())["type"] == "pong"
+            members = await redis.zrange(key, 0, -1)
+            assert len(members) == 2 and b"other-instance" not in members
+            assert await redis.ttl(key) > 0  # the key itself expires too
+    await wait_until_free(running)
+
+
+@pytest.mark.skipif(
+    backends.BACKEND != "postgres",
+    reason="two instances share a cap only through a real Redis: TM_TEST_BACKEND=postgres",
+)
+async def test_the_per_user_cap_holds_across_instances(start_server: StartServer) -> None:
+    one = await start_server(realtime_max_connections_per_user=1)
+    two = await start_server(realtime_max_connections_per_user=1)
+    async with ApiClient(base_url=one.base_url, timeout=30) as ada:
+        await ada.register()
+        project = (await create_project(ada, "Shared cap"))["id"]
+        async with live(one.ws_url, ada) as first:
+            assert (await first.subscribe(project))["type"] == "subscribed"
+            async with live(two.ws_url, ada) as second:
+                await assert_refused(second, "per_user")
+            async with ada.stream("GET", f"{two.base_url}{API}/projects/{project}/stream") as sse:
+                await sse.aread()
+                assert_problem(sse, 429)
+        await wait_until_free(one)
+        async with live(two.ws_url, ada) as again:  # freed on one: welcome on two
+            assert (await again.subscribe(project))["type"] == "subscribed"
+    await wait_until_free(two)

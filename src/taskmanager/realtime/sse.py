@@ -104,7 +104,7 @@ async def stream_project(
         session_hash=principal.session.key_hash if principal.session else None,
         token_id=principal.token_id,
     )
-    lease = resources.limits.acquire(principal.id, resources.settings, transport="sse")
+    lease = await resources.limits.acquire(resources, principal.id, transport="sse")
     return StreamingResponse(
         _events(resources.hub, identity, project_id, resume, resources.settings, lease),
         media_type="text/event-stream",
@@ -142,4 +142,4 @@ async def _events(
             yield ": keep-alive\n\n" if text is None else text
     finally:
         hub.unregister(connection)
-        lease.release()
+        await lease.release()

@@ -130,14 +130,14 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         await websocket.close(code=CLOSE_UNAUTHORIZED)
         return
     try:
-        lease = resources.limits.acquire(identity.user_id, settings, transport="websocket")
+        lease = await resources.limits.acquire(resources, identity.user_id, transport="websocket")
     except TooManyConnections as exc:
         await _refuse(websocket, exc)
         return
     try:
         await _serve(websocket, identity, resources)
     finally:
-        lease.release()
+        await lease.release()
 
 
 async def _refuse(websocket: WebSocket, exc: TooManyConnections) -> None:
