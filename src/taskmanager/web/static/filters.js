@@ -49,15 +49,21 @@ export function resetFilters() {
 /** Members or labels changed: keep the choices (and a still valid selection) current. */
 export function renderChoices() {
   const { assignee_id: assignee, label_id: label } = form().elements;
-  fill(assignee, 'Anyone', store.members.map((m) => [m.user.id, m.user.display_name]));
-  fill(label, 'Any label', store.labels.map((l) => [l.id, l.name]));
+  const dropped = [
+    fill(assignee, 'Anyone', store.members.map((m) => [m.user.id, m.user.display_name])),
+    fill(label, 'Any label', store.labels.map((l) => [l.id, l.name])),
+  ];
+  if (dropped.includes(true)) refresh(0); // the chosen member or label is gone
 }
 
+/** Replace the options; false, or true if the selected one no longer exists. */
 function fill(select, anyText, choices) {
   const keep = select.value;
   select.replaceChildren(h('option', { value: '', text: anyText }),
     ...choices.map(([value, text]) => h('option', { value, text })));
-  select.value = choices.some(([value]) => value === keep) ? keep : '';
+  const still = choices.some(([value]) => value === keep);
+  select.value = still ? keep : '';
+  return !!keep && !still;
 }
 
 /** Tasks changed (live or ours): a filtered board asks the API which ones match now. */
