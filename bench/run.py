@@ -113,6 +113,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             )
             if cfg.queue_size:
                 env["REALTIME_SEND_QUEUE_SIZE"] = str(cfg.queue_size)
+            # Every fan-out subscriber is the same bench user (one token): no caps here.
+            env["REALTIME_MAX_CONNECTIONS_PER_USER"] = "1000000"
+            env["REALTIME_MAX_CONNECTIONS"] = "1000000"
             subprocess.run([TASKMANAGER, "migrate"], env=env, check=True, capture_output=True)
             service = start_process(
                 "service",

@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None, *, tune_gc: bool = False) -> Fa
             restore_signals()
             await resources.retention.stop()
             await resources.hub.stop()
+            await resources.limits.stop()
             await redis.aclose()
             await engine.dispose()
             process_exiting()

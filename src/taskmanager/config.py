@@ -95,6 +95,19 @@ class Settings(BaseSettings):
     realtime_max_subscriptions: int = Field(
         default=100, ge=1, description="Projects one WebSocket may follow at once."
     )
+    realtime_max_connections_per_user: int = Field(
+        default=20,
+        ge=1,
+        description="Live connections (WebSockets and SSE streams together) one user may "
+        "hold across all instances (leases in Redis); more are refused (WebSocket close "
+        "4429, SSE 429).",
+    )
+    realtime_max_connections: int = Field(
+        default=5000,
+        ge=1,
+        description="Live connections one process holds at most, all users together; "
+        "keep `ulimit -n` above it.",
+    )
     realtime_check_interval_seconds: float = Field(
         default=1.0,
         gt=0,

@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from taskmanager.config import Settings
+from taskmanager.realtime.limits import ConnectionLimits
 
 if TYPE_CHECKING:
     from taskmanager.events.retention import RetentionJob
@@ -25,6 +26,8 @@ class Resources:
     # GET/HEAD sessions (see db.get_session); None: they use session_factory.
     read_session_factory: async_sessionmaker[AsyncSession] | None = None
     hub: Hub = field(init=False)
+    # Live connections counted against REALTIME_MAX_CONNECTIONS(_PER_USER).
+    limits: ConnectionLimits = field(default_factory=ConnectionLimits)
     retention: RetentionJob = field(init=False)
 
 

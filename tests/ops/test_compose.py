@@ -1,32 +1,23 @@
-"""docker-compose.yml: services, images, health-checked dependencies, volumes and settings."""
+"""docker-compose.yml and .env.example: services, one image, health-checked dependencies,
+volumes, loopback-only port and settings."""
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from taskmanager.config import Settings
 from tests.ops.deploy import (
     APP_IMAGE_ENV,
+    ROOT,
     SERVE_COMMAND,
     TUNABLE_ENV,
     service,
     setting_names,
 )
-
-_VARIABLE = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)(?::-(?P<default>[^}]*))?\}")
-
-
-def _interpolate(value: str, environ: dict[str, str]) -> str:
-    """Compose's `${VAR}` / `${VAR:-default}` substitution."""
-    return _VARIABLE.sub(
-        lambda m: environ.get(m.group("name")) or (m.group("default") or ""), value
-    )
 
 
 def test_compose_services_and_images(compose: dict[str, Any]) -> None:
@@ -34,13 +25,21 @@ def test_compose_services_and_images(compose: dict[str, Any]) -> None:
     assert service(compose, "postgres")["image"] == "postgres:15-alpine"
     assert service(compose, "redis")["image"] == "redis:7-alpine"
     app, migrate = service(compose, "app"), service(compose, "migrate")
-    assert app["build"] == migrate["build"] == "."
+    # One build: the app service builds the image, migrate runs that same image.
+    assert app["build"] == "."
+    assert "build" not in migrate
     assert app["image"] == migrate["image"]
     assert migrate["command"] == ["migrate"]
     assert migrate["restart"] == "no"
     assert app["command"] == SERVE_COMMAND
-    assert app["ports"] == ["8000:8000"]
     assert app["restart"] == "unless-stopped"
+
+
+def test_compose_publishes_only_on_loopback(compose: dict[str, Any]) -> None:
+    """/metrics (and the rest) is not on the public network; a proxy on the host fronts it."""
+    assert service(compose, "app")["ports"] == ["127.0.0.1:8000:8000"]
+    for name in ("postgres", "redis", "migrate"):
+        assert "ports" not in service(compose, name), name
 
 
 def test_compose_dependencies_wait_for_health_and_migration(compose: dict[str, Any]) -> None:
@@ -79,6 +78,17 @@ def test_compose_named_volumes(compose: dict[str, Any]) -> None:
     assert used == declared == {"pgdata", "redisdata"}
 
 
+def _env_example() -> dict[str, str]:
+    """.env.example as compose reads an env file: KEY=value lines, # comments."""
+    values: dict[str, str] = {}
+    for line in (ROOT / ".env.example").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, sep, value = line.partition("=")
+            assert sep, f"not KEY=value: {line!r}"
+            values[key.strip()] = value
+    return values
+
+
 def test_compose_environment(compose: dict[str, Any]) -> None:
     postgres_env = service(compose, "postgres")["environment"]
     user, password, db = (
@@ -86,13 +96,17 @@ def test_compose_environment(compose: dict[str, Any]) -> None:
     )
     assert APP_IMAGE_ENV["DATABASE_URL"] == f"postgresql://{user}:{password}@postgres:5432/{db}"
     for name in ("app", "migrate"):
-        env = service(compose, name)["environment"]
-        assert {k: env[k] for k in APP_IMAGE_ENV} == APP_IMAGE_ENV
-        for key in TUNABLE_ENV:
-            assert re.fullmatch(rf"\$\{{{key}:-[^}}]*\}}", env[key]), f"{name}: {key}={env[key]}"
-    # Every variable the compose file sets is a real setting (a typo would be ignored).
-    known = {field.upper() for field in Settings.model_fields}
-    assert set(service(compose, "app")["environment"]) <= known
+        # Only the bundled services' addresses are fixed; every other setting is in .env.
+        assert service(compose, name)["environment"] == APP_IMAGE_ENV, name
+        assert service(compose, name)["env_file"] == ".env", name
+
+
+def test_env_example_documents_real_settings() -> None:
+    example = _env_example()
+    # A typo would be silently ignored by the service: every key is a real setting.
+    assert set(example) <= setting_names()
+    assert {*TUNABLE_ENV, "METRICS_TOKEN", "SHUTDOWN_GRACE_SECONDS"} <= set(example)
+    assert not set(example) & set(APP_IMAGE_ENV), "set in docker-compose.yml, not .env"
 
 
 def _settings_in_subprocess(env: dict[str, str], cwd: Path) -> dict[str, Any]:
@@ -117,27 +131,25 @@ def _settings_in_subprocess(env: dict[str, str], cwd: Path) -> dict[str, Any]:
 
 
 def test_compose_environment_is_valid_settings(compose: dict[str, Any], tmp_path: Path) -> None:
-    raw = service(compose, "app")["environment"]
-    defaults = {k: _interpolate(str(v), {}) for k, v in raw.items()}
-    loaded = _settings_in_subprocess(defaults, tmp_path)
+    """The container's environment: .env (a copy of the example), then `environment:`."""
+    environment = {k: str(v) for k, v in service(compose, "app")["environment"].items()}
+    loaded = _settings_in_subprocess({**_env_example(), **environment}, tmp_path)
     assert loaded["database_url"] == APP_IMAGE_ENV["DATABASE_URL"]
     assert loaded["redis_url"] == APP_IMAGE_ENV["REDIS_URL"]
     assert loaded["cookie_secure"] is False
     assert loaded["allowed_origins"] == []
     assert loaded["log_level"] == "INFO"
+    assert loaded["metrics_token"] is None  # empty until the operator sets one
 
-    overridden = {
-        k: _interpolate(
-            str(v),
-            {
-                "COOKIE_SECURE": "true",
-                "LOG_LEVEL": "WARNING",
-                "ALLOWED_ORIGINS": '["https://tasks.example.com"]',
-            },
-        )
-        for k, v in raw.items()
+    edited = {
+        **_env_example(),
+        "COOKIE_SECURE": "true",
+        "LOG_LEVEL": "WARNING",
+        "ALLOWED_ORIGINS": '["https://tasks.example.com"]',
+        "METRICS_TOKEN": "a-long-enough-metrics-token",
     }
-    loaded = _settings_in_subprocess(overridden, tmp_path)
+    loaded = _settings_in_subprocess({**edited, **environment}, tmp_path)
     assert loaded["cookie_secure"] is True
     assert loaded["log_level"] == "WARNING"
     assert loaded["allowed_origins"] == ["https://tasks.example.com"]
+    assert loaded["metrics_token"] is not None

@@ -145,8 +145,10 @@ async def make_user(browser: Browser, base_url: str) -> AsyncIterator[MakeUser]:
     """Users registered through the API in their own browser context, page at the board."""
     contexts: list[BrowserContext] = []
 
-    async def make(name: str) -> User:
-        context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    async def make(name: str, **context_options: Any) -> User:
+        """`context_options` go to Playwright's new_context (e.g. timezone_id, viewport)."""
+        options: dict[str, Any] = {"viewport": {"width": 1280, "height": 800}, **context_options}
+        context = await browser.new_context(**options)
         contexts.append(context)
         email = f"{name.lower()}-{time.time_ns()}@example.com"
         response = await context.request.post(

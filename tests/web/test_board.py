@@ -6,41 +6,14 @@ from __future__ import annotations
 import time
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 
-from tests.web.conftest import ARTIFACTS, CHROMIUM, NO_CHROMIUM, PASSWORD, MakeUser, User
+from tests.web.conftest import ARTIFACTS, CHROMIUM, NO_CHROMIUM, PASSWORD, MakeUser
+from tests.web.pages import cards, quick_add, shared_project
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)
 
 XSS = "<img src=x onerror=alert(1)>"
-
-
-def cards(page: Page, status: str) -> str:
-    return f".cards[data-status={status}] .card .card-title"
-
-
-async def open_project(*users: User, project_id: str) -> None:
-    for user in users:
-        await user.page.goto(f"{user.page.url.split('#')[0]}#/p/{project_id}")
-        await expect(user.page.locator("#connection-state")).to_have_text("live")
-        await expect(user.page.locator("#board")).to_be_visible()
-
-
-async def quick_add(page: Page, title: str, status: str = "todo") -> None:
-    field = page.locator(f".column[data-status={status}] .quick-add input")
-    await field.fill(title)
-    await field.press("Enter")
-    await expect(page.locator(cards(page, status)).filter(has_text=title)).to_have_count(1)
-
-
-async def shared_project(make_user: MakeUser, role: str = "member") -> tuple[User, User, str]:
-    alice = await make_user("Alice")
-    bob = await make_user("Bob")
-    project = await alice.api("POST", "/projects", {"name": "Launch plan"})
-    members = f"/projects/{project['id']}/members"
-    await alice.api("POST", members, {"email": bob.email, "role": role})
-    await open_project(alice, bob, project_id=project["id"])
-    return alice, bob, project["id"]
 
 
 async def test_register_and_log_in_through_the_page(make_user: MakeUser) -> None:
@@ -106,7 +79,7 @@ async def test_drag_in_one_browser_moves_the_card_in_the_other(make_user: MakeUs
     await b.click(f"{cards(b, 'todo')}:has-text('Write the spec')")
     await b.fill("#task-form [name=title]", "Write the spec (v2)")
     await b.select_option("#task-form [name=priority]", "high")
-    await b.fill("#task-form [name=due]", "2030-01-31")
+    await b.fill("#task-form [name=due]", "2030-01-31T09:30")
     await b.select_option("#task-form [name=assignee_id]", label="Alice")
     await b.click("#save-task")
     await expect(a.locator(cards(a, "todo"))).to_have_text(["Write the spec (v2)"], timeout=1000)

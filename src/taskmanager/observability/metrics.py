@@ -88,6 +88,12 @@ SLOW_CONSUMERS_CLOSED = Counter(
     "taskmanager_realtime_slow_consumers_closed",
     "Live clients closed (1013) because their send queue overflowed.",
 )
+CONNECTIONS_REFUSED = Counter(
+    "taskmanager_realtime_connections_refused",
+    "Live connections refused over a cap (REALTIME_MAX_CONNECTIONS_PER_USER: per_user, "
+    "REALTIME_MAX_CONNECTIONS: per_process), by transport.",
+    ["transport", "reason"],
+)
 DB_POOL_IN_USE = Gauge(
     "taskmanager_db_pool_connections_in_use",
     "Database connections checked out of the pool.",
@@ -102,6 +108,8 @@ REDIS_ERRORS = Counter(
 for _transport in ("websocket", "sse"):  # present (as 0) before the first connection
     LIVE_CONNECTIONS.labels(_transport)
     EVENTS_DELIVERED.labels(_transport)
+    for _cap in ("per_user", "per_process"):
+        CONNECTIONS_REFUSED.labels(_transport, _cap)
 for _reason in ("queue_full", "closing", "publish_failed"):
     EVENTS_DROPPED.labels(_reason)
 for _component in ("request", "publish", "realtime", "websocket"):

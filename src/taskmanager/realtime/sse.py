@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
 
 from taskmanager.auth.deps import CurrentUser
 from taskmanager.config import Settings
@@ -26,6 +27,7 @@ from taskmanager.realtime.connection import (
     Subscription,
 )
 from taskmanager.realtime.hub import Hub, SubscribeOutcome
+from taskmanager.realtime.limits import Lease
 from taskmanager.state import ResourcesDep
 
 router = APIRouter(tags=["realtime"], responses=problems(*AUTHENTICATED))
@@ -71,7 +73,15 @@ def _resume_point(last_event_id: str | None, after_seq: int | None) -> int | Non
         200: example_response(
             _STREAM_EXAMPLE, description="The event stream", media_type="text/event-stream"
         ),
-        **problems(404, 422, notes={422: "Bad after_seq or Last-Event-ID"}),
+        **problems(
+            404,
+            422,
+            429,
+            notes={
+                422: "Bad after_seq or Last-Event-ID",
+                429: "Over REALTIME_MAX_CONNECTIONS_PER_USER or REALTIME_MAX_CONNECTIONS",
+            },
+        ),
     },
 )
 async def stream_project(
@@ -94,15 +104,23 @@ async def stream_project(
         session_hash=principal.session.key_hash if principal.session else None,
         token_id=principal.token_id,
     )
+    lease = await resources.limits.acquire(resources, principal.id, transport="sse")
     return StreamingResponse(
-        _events(resources.hub, identity, project_id, resume, resources.settings),
+        _events(resources.hub, identity, project_id, resume, resources.settings, lease),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        # Also released here in case the stream ends before its first chunk is pulled.
+        background=BackgroundTask(lease.release),
     )
 
 
 async def _events(
-    hub: Hub, identity: Identity, project_id: uuid.UUID, resume: int | None, settings: Settings
+    hub: Hub,
+    identity: Identity,
+    project_id: uuid.UUID,
+    resume: int | None,
+    settings: Settings,
+    lease: Lease,
 ) -> AsyncIterator[str]:
     connection = SseConnection(hub, identity, queue_size=settings.realtime_send_queue_size)
     hub.register(connection)
@@ -124,3 +142,4 @@ async def _events(
             yield ": keep-alive\n\n" if text is None else text
     finally:
         hub.unregister(connection)
+        await lease.release()

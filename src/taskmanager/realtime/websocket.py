@@ -22,6 +22,7 @@ from taskmanager.middleware.websocket_frames import frame_sender
 from taskmanager.observability.metrics import REDIS_ERRORS
 from taskmanager.realtime.connection import CLOSE_UNAUTHORIZED, Closed, Connection, Identity
 from taskmanager.realtime.hub import Hub, SubscribeOutcome
+from taskmanager.realtime.limits import TooManyConnections
 from taskmanager.state import Resources
 
 router = APIRouter(tags=["realtime"])
@@ -30,6 +31,8 @@ logger = logging.getLogger("taskmanager.realtime")
 CLOSE_POLICY_VIOLATION = 1008
 CLOSE_TOO_BIG = 1009
 CLOSE_INTERNAL_ERROR = 1011
+# Over a live-connection cap: like HTTP 429; the error message before it says which cap.
+CLOSE_TOO_MANY_CONNECTIONS = 4429
 CLOSE_TIMEOUT_SECONDS = 2.0
 
 
@@ -38,15 +41,43 @@ class WebSocketConnection(Connection):
     __slots__ = ()
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# The WebSocket's own scheme, as the page that opened it would spell its origin.
+_PAGE_SCHEME = {"ws": "http", "wss": "https", "http": "http", "https": "https"}
+
+
+def _origin_key(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) with the default port filled in; None if it cannot be parsed."""
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:
+        return None
+    if not parts.hostname or port is None or parts.username is not None or parts.path:
+        return None
+    return scheme, parts.hostname, port
+
+
 def _origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
-    """Browsers send Origin; a cookie-authenticated socket from another site is refused."""
+    """Browsers send Origin; a cookie-authenticated socket from another site is refused.
+
+    Same origin means same scheme, host and port: `https://host` is another origin than
+    `http://host`. ALLOWED_ORIGINS entries are compared exactly.
+    """
     origin = websocket.headers.get("origin")
     if origin is None:
         return True  # not a browser: nothing ambient to abuse
     origin = origin.rstrip("/")
     if origin in allowed:
         return True
-    return urlsplit(origin).netloc == websocket.headers.get("host", "")
+    scheme = _PAGE_SCHEME.get(websocket.url.scheme)
+    if scheme is None:
+        return False
+    theirs = _origin_key(origin)
+    return theirs is not None and theirs == _origin_key(
+        f"{scheme}://{websocket.headers.get('host', '')}"
+    )
 
 
 async def _authenticate(websocket: WebSocket, resources: Resources) -> Identity | None:
@@ -73,7 +104,6 @@ async def _authenticate(websocket: WebSocket, resources: Resources) -> Identity 
 @router.websocket("/ws")
 async def websocket_endpoint(websocket: WebSocket) -> None:
     resources: Resources = websocket.state.resources
-    hub = resources.hub
     settings = resources.settings
     uses_cookie = "authorization" not in websocket.headers
     if uses_cookie and not _origin_allowed(websocket, settings.allowed_origins):
@@ -98,6 +128,29 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         await websocket.send_text(_error("unauthorized", "Log in or send a Bearer token."))
         await websocket.close(code=CLOSE_UNAUTHORIZED)
         return
+    try:
+        lease = await resources.limits.acquire(resources, identity.user_id, transport="websocket")
+    except TooManyConnections as exc:
+        await _refuse(websocket, exc)
+        return
+    try:
+        await _serve(websocket, identity, resources)
+    finally:
+        await lease.release()
+
+
+async def _refuse(websocket: WebSocket, exc: TooManyConnections) -> None:
+    body = _error_body("too_many_connections", exc.detail)
+    body["retry_after"] = exc.retry_after
+    await websocket.send_text(orjson.dumps(body).decode())
+    await websocket.close(
+        code=CLOSE_TOO_MANY_CONNECTIONS, reason=f"Too many connections ({exc.scope})"
+    )
+
+
+async def _serve(websocket: WebSocket, identity: Identity, resources: Resources) -> None:
+    hub = resources.hub
+    settings = resources.settings
     connection = WebSocketConnection(hub, identity, queue_size=settings.realtime_send_queue_size)
     hub.register(connection)
     writer = asyncio.create_task(_write(websocket, connection))

@@ -120,6 +120,12 @@ export const api = {
   removeMember: (id, userId) => request('DELETE', `/projects/${id}/members/${userId}`),
 
   tasks: (projectId) => all(`/projects/${projectId}/tasks?sort=position`),
+  /** Tasks matching the list API's filters (an object of q, assignee_id, priority, label_id). */
+  findTasks: (projectId, filters) => {
+    const query = new URLSearchParams({ sort: 'position' });
+    for (const [key, value] of Object.entries(filters)) if (value) query.set(key, value);
+    return all(`/projects/${projectId}/tasks?${query}`);
+  },
   task: (id) => request('GET', `/tasks/${id}`),
   createTask: (projectId, body) => request('POST', `/projects/${projectId}/tasks`, { body }),
   updateTask: (id, body, version) =>

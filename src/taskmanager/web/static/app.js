@@ -4,17 +4,27 @@
 import { api, onWriteError, setCsrfToken } from './api.js';
 import { $, h, toast } from './dom.js';
 import { flash, initBoard, renderBoard } from './board.js';
+import { initFilters, renderChoices, resetFilters, tasksChanged } from './filters.js';
 import { Live } from './live.js';
 import * as S from './store.js';
 import { commentsChanged, initDialog, openNew, openTask, taskChangedRemotely } from './task-dialog.js';
 
 const { store } = S;
 
+// A user added to a project learns of it from the project list: events are per project,
+// and a project one is not yet a member of cannot be followed. The list is read again
+// when the page regains focus or becomes visible, when the live connection comes back,
+// and every PROJECTS_EVERY_MS while visible (one small GET).
+const PROJECTS_EVERY_MS = 30000;
+// Overdue is relative to now: cards are re-rendered this often to stay right.
+const OVERDUE_EVERY_MS = 60000;
+
 const live = new Live({
   onState: (state) => {
     const el = $('#connection-state');
     el.textContent = state;
     el.dataset.state = state;
+    if (state === 'live' && store.me) loadProjects();
   },
   onEvent: (msg) => S.onEvent(msg, live),
   onSubscribed: (msg) => S.onSubscribed(msg, live),
@@ -39,14 +49,17 @@ S.subscribe((what, info) => {
   if (what === 'tasks') {
     if (info.remote && info.taskId && !info.deleted) flash(info.taskId);
     if (info.remote && info.taskId) taskChangedRemotely(info.taskId, info.deleted);
+    if (info.taskId) tasksChanged();
     renderBoard();
   } else if (what === 'project') {
     renderProjectView();
   } else if (what === 'members') {
     renderMembers();
+    renderChoices();
     renderBoard();
   } else if (what === 'labels') {
     renderLabels();
+    renderChoices();
   } else if (what === 'role') {
     if (info.roleChanged) renderProjectView();
   } else if (what === 'comments') {
@@ -105,6 +118,9 @@ function signedIn(user) {
 function signedOut(message) {
   live.stop();
   store.me = null;
+  store.projects = [];
+  projectsLoaded = false;
+  $('#project-list').replaceChildren();
   S.closeProject();
   setCsrfToken('');
   $('#user-name').textContent = '';
@@ -129,13 +145,34 @@ async function logout() {
 
 // --- projects ----------------------------------------------------------------------------
 
+let projectsLoaded = false;
+
 async function loadProjects() {
+  let projects;
   try {
-    store.projects = await api.projects();
+    projects = await api.projects();
   } catch (error) {
-    toast(error.message);
+    if (error.status === 401) signedOut('Your session ended; log in again.');
+    else toast(error.message);
+    renderProjects();
+    return;
   }
-  renderProjects();
+  const known = new Set(store.projects.map((p) => p.id));
+  const added = projectsLoaded ? projects.filter((p) => !known.has(p.id) && p.role !== 'owner') : [];
+  const same = JSON.stringify(projects) === JSON.stringify(store.projects);
+  store.projects = projects;
+  projectsLoaded = true;
+  if (!same || !$('#project-list').childElementCount) renderProjects();
+  if (added.length === 1) toast(`You now have access to ${added[0].name}.`, 'info');
+}
+
+function watchProjects() {
+  const reload = () => {
+    if (store.me && document.visibilityState === 'visible') loadProjects();
+  };
+  window.addEventListener('focus', reload);
+  document.addEventListener('visibilitychange', reload);
+  setInterval(reload, PROJECTS_EVERY_MS);
 }
 
 function renderProjects() {
@@ -173,6 +210,7 @@ function route() {
     return;
   }
   const known = store.projects.find((p) => p.id === id);
+  resetFilters();
   S.openProject(known || { id, name: '', role: 'viewer' });
   live.follow(id);
   if (!known) loadProjects(); // e.g. a project we were just added to
@@ -184,6 +222,7 @@ function renderProjectView() {
   $('#empty-state').hidden = open;
   $('#board').hidden = !open;
   $('#board-bar').hidden = !open;
+  $('#filters').hidden = !open;
   $('#members-panel').hidden = !open;
   $('#labels-panel').hidden = !open;
   $('#project-title').textContent = open ? project.name : '';
@@ -201,6 +240,7 @@ function renderProjectView() {
   $('#label-form').hidden = !editable;
   renderMembers();
   renderLabels();
+  renderChoices();
   renderBoard();
 }
 
@@ -262,6 +302,7 @@ async function addLabel(e) {
 async function quickAdd(status, title) {
   try {
     S.putTask(await api.createTask(store.project.id, { title, status }));
+    tasksChanged();
     renderBoard();
   } catch {
     // reported
@@ -279,7 +320,13 @@ function init() {
   $('#new-task').addEventListener('click', () => openNew('todo'));
   window.addEventListener('hashchange', route);
   initBoard({ open: openTask, quickAdd });
-  initDialog(renderBoard);
+  initDialog(() => {
+    tasksChanged();
+    renderBoard();
+  });
+  initFilters(renderBoard);
+  watchProjects();
+  setInterval(() => store.project && renderBoard(), OVERDUE_EVERY_MS);
   api.me().then(signedIn, () => signedOut(''));
 }
 

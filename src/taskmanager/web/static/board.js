@@ -1,9 +1,10 @@
-// The board: one column per status, cards in position order, HTML5 drag and drop and
-// keyboard-accessible move buttons. Both end in POST /tasks/{id}/move.
+// The board: one column per status, cards in position order (only those the filters
+// select), due dates in the viewer's time zone, overdue cards marked, HTML5 drag and drop
+// and keyboard-accessible move buttons. Both end in POST /tasks/{id}/move.
 
 import { api } from './api.js';
-import { $, $$, formatDate, h, STATUSES } from './dom.js';
-import { canEdit, memberName, putTask, store, tasksIn } from './store.js';
+import { $, $$, formatDate, h, isOverdue, STATUSES } from './dom.js';
+import { canEdit, memberName, putTask, shownIn, store, tasksIn } from './store.js';
 
 let handlers = { open: () => {}, quickAdd: () => {} };
 let dragging = null; // id of the card being dragged
@@ -36,9 +37,11 @@ export function renderBoard() {
 }
 
 function column(status, title, editable) {
-  const tasks = tasksIn(status);
+  // Moves are relative to the whole column, hidden (filtered out) cards included.
+  const all = tasksIn(status);
+  const tasks = shownIn(status);
   const list = h('ol', { class: 'cards', dataset: { status }, 'aria-label': title });
-  tasks.forEach((task, i) => list.append(card(task, i, tasks.length, status, editable)));
+  tasks.forEach((task) => list.append(card(task, all.indexOf(task), all.length, status, editable)));
   if (editable) {
     list.addEventListener('dragover', (e) => dragOver(e, list));
     list.addEventListener('dragleave', (e) => {
@@ -80,7 +83,13 @@ function card(task, index, count, status, editable) {
   if (task.priority !== 'none') {
     meta.append(h('span', { class: `prio prio-${task.priority}`, text: task.priority }));
   }
-  if (task.due_at) meta.append(h('span', { class: 'due', text: `due ${formatDate(task.due_at)}` }));
+  const overdue = isOverdue(task);
+  if (task.due_at) {
+    meta.append(h('time', {
+      class: 'due', datetime: task.due_at, title: new Date(task.due_at).toLocaleString(),
+      text: `${overdue ? 'overdue, ' : ''}due ${formatDate(task.due_at)}`,
+    }));
+  }
   if (task.assignee_id) {
     meta.append(h('span', { class: 'assignee', text: memberName(task.assignee_id) || 'someone' }));
   }
@@ -93,7 +102,7 @@ function card(task, index, count, status, editable) {
   const el = h(
     'li',
     {
-      class: `card${flashed.has(task.id) ? ' flash' : ''}`,
+      class: `card${flashed.has(task.id) ? ' flash' : ''}${overdue ? ' overdue' : ''}`,
       draggable: editable ? 'true' : 'false',
       dataset: { id: task.id },
     },

@@ -34,8 +34,30 @@ export function toast(message, kind = 'error') {
   toastTimer = setTimeout(() => { box.hidden = true; }, kind === 'error' ? 8000 : 3000);
 }
 
+const pad = (n) => String(n).padStart(2, '0');
+
+/** The calendar date of an instant in the viewer's time zone (YYYY-MM-DD; '' for none). */
 export function formatDate(iso) {
-  return iso ? iso.slice(0, 10) : '';
+  if (!iso) return '';
+  const d = new Date(iso);
+  return `${String(d.getFullYear()).padStart(4, '0')}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+
+/** An instant as a datetime-local input value, in the viewer's time zone. */
+export function toLocalInput(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  return `${formatDate(iso)}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** A datetime-local value (the viewer's wall-clock time) as an RFC 3339 instant. */
+export function fromLocalInput(value) {
+  return value ? new Date(value).toISOString() : null;
+}
+
+/** Due and not done: the board shows it as overdue. */
+export function isOverdue(task, now = Date.now()) {
+  return !!task.due_at && task.status !== 'done' && new Date(task.due_at).getTime() < now;
 }
 
 export const STATUSES = [

@@ -21,6 +21,7 @@ export class Live {
     this.pongTimer = null;
     this.stopped = true;
     this.state = 'offline';
+    this.retryAfterMs = 30000; // after a 4429 close (the server's retry_after, in ms)
     window.addEventListener('online', () => this.reconnectNow());
     window.addEventListener('offline', () => this.goOffline());
   }
@@ -115,7 +116,9 @@ export class Live {
         return;
       }
       // 1013: we were too slow and got dropped; resume at once, the log has the rest.
-      this.schedule(e.code === 1013 ? 0 : null);
+      // 4429: over the live-connection cap (other tabs); wait at least as told.
+      if (e.code === 4429) this.schedule(this.retryAfterMs + Math.random() * 5000);
+      else this.schedule(e.code === 1013 ? 0 : null);
     };
   }
 
@@ -128,6 +131,7 @@ export class Live {
     } else if (msg.type === 'resync_required') {
       if (msg.project_id === this.projectId) h.onResync(msg);
     } else if (msg.type === 'error') {
+      if (msg.code === 'too_many_connections') this.retryAfterMs = (msg.retry_after || 30) * 1000;
       h.onError(msg);
     }
   }

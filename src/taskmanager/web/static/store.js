@@ -11,6 +11,7 @@ export const store = {
   members: [],
   labels: [],
   lastSeq: null, // last event applied (null: no snapshot yet)
+  matching: null, // ids of the tasks the board's filters select (null: no filter)
   listeners: new Set(),
 };
 
@@ -29,6 +30,12 @@ export function changed(what, info = {}) {
 
 export function subscribe(fn) {
   store.listeners.add(fn);
+}
+
+/** The tasks of a column that the board shows: all of them, or those the filters select. */
+export function shownIn(status) {
+  const all = tasksIn(status);
+  return store.matching ? all.filter((t) => store.matching.has(t.id)) : all;
 }
 
 export function tasksIn(status) {
@@ -56,6 +63,7 @@ export function openProject(project) {
   store.members = [];
   store.labels = [];
   store.lastSeq = null;
+  store.matching = null;
   changed('project');
 }
 
@@ -63,6 +71,7 @@ export function closeProject() {
   store.project = null;
   store.tasks = new Map();
   store.lastSeq = null;
+  store.matching = null;
   changed('project');
 }
 

@@ -1,13 +1,14 @@
-// The task dialog: create or edit every field, delete, comments. Edits send If-Match with
-// the version the form was filled from; a 412 shows the fresh version to the user, who
-// chooses to take it or to overwrite it. Nothing is overwritten silently.
+// The task dialog: create or edit every field, delete, comments. An edit sends only the
+// fields the user changed (so nothing else is rewritten, not even a due time by a date
+// round-trip), with If-Match of the version the form was filled from; a 412 shows the
+// fresh version to the user, who chooses to take it or to overwrite it.
 
 import { api } from './api.js';
-import { $, formatDate, h, PRIORITIES, STATUSES, toast } from './dom.js';
+import { $, fromLocalInput, h, PRIORITIES, STATUSES, toast, toLocalInput } from './dom.js';
 import { canEdit, memberName, putTask, store } from './store.js';
 
 const dialog = () => $('#task-dialog');
-let current = null; // { taskId|null, version, status }
+let current = null; // { taskId|null, version, initial: the form's values as filled }
 let onChange = () => {};
 
 export function initDialog(changedCallback) {
@@ -82,7 +83,7 @@ function render(task) {
     h('div', { class: 'grid' },
       field('Status', select('status', STATUSES, task.status)),
       field('Priority', select('priority', PRIORITIES.map((p) => [p, p]), task.priority)),
-      field('Due date', h('input', { type: 'date', name: 'due', value: formatDate(task.due_at), readonly: !editable })),
+      field('Due', h('input', { type: 'datetime-local', name: 'due', value: toLocalInput(task.due_at), readonly: !editable })),
       field('Assignee', select('assignee_id', assignees, task.assignee_id || ''))),
     h('fieldset', { class: 'labels-field' }, h('legend', { text: 'Labels' }), labelBoxes),
     h('div', { class: 'dialog-actions' },
@@ -101,6 +102,9 @@ function render(task) {
         h('button', { type: 'submit', text: 'Comment' })) : null));
   }
   dialog().replaceChildren(...parts);
+  // What the user has not touched is compared against this, not against the task: the
+  // form's own rendering (trimmed title, local minutes of the due time) is not an edit.
+  current.initial = formValues();
 }
 
 function formValues() {
@@ -112,10 +116,26 @@ function formValues() {
     description: String(data.get('description')),
     status: data.get('status'),
     priority: data.get('priority'),
-    due_at: due ? `${due}T00:00:00Z` : null,
+    due: due ? String(due) : '',  // datetime-local, the viewer's wall-clock time
     assignee_id: data.get('assignee_id') || null,
-    label_ids: data.getAll('label_ids'),
+    label_ids: data.getAll('label_ids').sort(),
   };
+}
+
+/** The API body for these form values (only `fields` of them). */
+function body(values, fields) {
+  const out = {};
+  for (const key of fields) {
+    if (key === 'due') out.due_at = fromLocalInput(values.due);
+    else out[key] = values[key];
+  }
+  return out;
+}
+
+/** The fields whose form value differs from the one the form was filled with. */
+function edited(values) {
+  const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+  return Object.keys(values).filter((key) => !same(values[key], current.initial[key]));
 }
 
 async function save(e) {
@@ -123,9 +143,12 @@ async function save(e) {
   const values = formValues();
   try {
     if (!current.taskId) {
-      putTask(await api.createTask(store.project.id, values));
+      putTask(await api.createTask(store.project.id, body(values, Object.keys(values))));
     } else {
-      putTask(await api.updateTask(current.taskId, values, current.version));
+      const fields = edited(values);
+      if (fields.length) {
+        putTask(await api.updateTask(current.taskId, body(values, fields), current.version));
+      }
     }
     onChange();
     dialog().close();
@@ -145,7 +168,7 @@ async function showConflict(mine) {
   if (fresh.description !== mine.description) diffs.push(['Description', show(fresh.description)]);
   if (fresh.status !== mine.status) diffs.push(['Status', fresh.status]);
   if (fresh.priority !== mine.priority) diffs.push(['Priority', fresh.priority]);
-  if (formatDate(fresh.due_at) !== formatDate(mine.due_at)) diffs.push(['Due', show(formatDate(fresh.due_at))]);
+  if (toLocalInput(fresh.due_at) !== mine.due) diffs.push(['Due', show(toLocalInput(fresh.due_at).replace('T', ' '))]);
   if ((fresh.assignee_id || null) !== mine.assignee_id) {
     diffs.push(['Assignee', show(memberName(fresh.assignee_id))]);
   }
