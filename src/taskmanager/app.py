@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from taskmanager import __version__
 from taskmanager.cli import load_settings
@@ -130,6 +131,10 @@ def create_app(settings: Settings | None = None, *, tune_gc: bool = False) -> Fa
             expose_headers=["ETag", "X-Request-ID", "Retry-After"],
         )
     app.add_middleware(RequestContextMiddleware)
+    if settings.forwarded_allow_ips:
+        # Outermost, so logs, throttles and sessions all see the client a trusted proxy names;
+        # from anyone else X-Forwarded-For is ignored (it would defeat the login throttle).
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     from taskmanager.web import mount_web
 
     mount_web(app)  # last: the API routes are matched first

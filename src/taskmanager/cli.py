@@ -107,8 +107,8 @@ def _run_uvicorn(args: argparse.Namespace, settings: Settings) -> None:
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
         date_header=True,
-        proxy_headers=True,
-        forwarded_allow_ips=args.forwarded_allow_ips,
+        # The app applies FORWARDED_ALLOW_IPS itself (app.py), from the settings.
+        proxy_headers=False,
         # Rounded up, never to None: None would mean waiting for ever, and 0 is "no grace".
         timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
         log_config=None,
@@ -160,11 +160,6 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument(
-        "--forwarded-allow-ips",
-        default="127.0.0.1",
-        help="proxies whose X-Forwarded-For is trusted (comma-separated, or '*')",
-    )
     serve.set_defaults(func=_serve)
     commands.add_parser("migrate", help="apply database migrations (idempotent)").set_defaults(
         func=_migrate

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from functools import cached_property
 from pathlib import Path
@@ -45,6 +46,12 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Origins allowed for CORS and WebSocket connections (JSON list or "
         "comma-separated). Same-origin requests are always allowed.",
+    )
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Proxies (IP addresses or networks, comma-separated, or `*`) whose "
+        "`X-Forwarded-For` / `X-Forwarded-Proto` are believed. Empty: these headers are "
+        "ignored and the peer address is the client (throttles, logs, sessions).",
     )
     max_body_bytes: int = Field(
         default=1024 * 1024, ge=1024, description="Largest request body accepted (bytes)."
@@ -135,6 +142,24 @@ class Settings(BaseSettings):
                     else parsed
                 )
             return [part.strip().rstrip("/") for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("forwarded_allow_ips", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if item != "*":
+                try:
+                    ipaddress.ip_network(item, strict=False)
+                except ValueError:
+                    raise ValueError(f"{item!r} is not an IP address, a network or *") from None
         return value
 
     @field_validator("metrics_token")
