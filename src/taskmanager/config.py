@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     login_max_failures_per_ip_per_minute: int = Field(
         default=30, ge=1, description="Failed logins per client address per minute."
     )
+    register_max_per_ip_per_minute: int = Field(
+        default=10,
+        ge=1,
+        description="Registrations (accepted or not) per client address per minute: each "
+        "costs an argon2 hash.",
+    )
     event_retention_days: int = Field(
         default=30, ge=1, description="Events older than this may be pruned..."
     )

@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 from taskmanager.auth import service
 from taskmanager.auth.models import User
 from taskmanager.auth.sessions import SessionData, SessionStore
-from taskmanager.auth.throttle import LoginThrottle
+from taskmanager.auth.throttle import LoginThrottle, RegistrationThrottle
 from taskmanager.db import UNSAFE_METHODS, SessionDep
 from taskmanager.errors import CsrfFailed, Forbidden, NotAuthenticated
 from taskmanager.state import ResourcesDep
@@ -51,8 +51,13 @@ async def get_login_throttle(resources: ResourcesDep) -> LoginThrottle:
     return LoginThrottle(resources.redis, resources.settings)
 
 
+async def get_registration_throttle(resources: ResourcesDep) -> RegistrationThrottle:
+    return RegistrationThrottle(resources.redis, resources.settings)
+
+
 SessionStoreDep = Annotated[SessionStore, Depends(_session_store_dep)]
 LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
+RegistrationThrottleDep = Annotated[RegistrationThrottle, Depends(get_registration_throttle)]
 
 
 def bearer_token(request: Request) -> str | None:

@@ -14,6 +14,7 @@ from taskmanager.auth.deps import (
     BrowserUser,
     CurrentUser,
     LoginThrottleDep,
+    RegistrationThrottleDep,
     SessionStoreDep,
 )
 from taskmanager.auth.models import User
@@ -82,7 +83,12 @@ def _clear_cookies(response: Response, settings: SettingsDep) -> None:
 @router.post(
     "/register",
     status_code=status.HTTP_201_CREATED,
-    responses=problems(*JSON_BODY, 409, notes={409: "E-mail already registered"}),
+    responses=problems(
+        *JSON_BODY,
+        409,
+        429,
+        notes={409: "E-mail already registered", 429: "Too many registrations from this address"},
+    ),
 )
 async def register(
     body: UserCreate,
@@ -90,8 +96,10 @@ async def register(
     response: Response,
     db: SessionDep,
     store: SessionStoreDep,
+    throttle: RegistrationThrottleDep,
     settings: SettingsDep,
 ) -> AuthRead:
+    await throttle.hit(client_ip(request))
     user = await service.register(
         db, email=body.email, password=body.password, display_name=body.display_name
     )
@@ -140,7 +148,12 @@ async def me(principal: CurrentUser) -> UserRead:
     return UserRead.model_validate(principal.user)
 
 
-@router.patch("/me/password", responses=problems(*JSON_BODY, *SESSION_WRITE))
+@router.patch(
+    "/me/password",
+    responses=problems(
+        *JSON_BODY, *SESSION_WRITE, 429, notes={429: "Too many wrong current passwords"}
+    ),
+)
 async def change_password(
     body: PasswordChange,
     principal: BrowserUser,
@@ -148,11 +161,19 @@ async def change_password(
     response: Response,
     db: SessionDep,
     store: SessionStoreDep,
+    throttle: LoginThrottleDep,
     settings: SettingsDep,
 ) -> AuthRead:
-    """Changes the password, ends every session (this one too) and starts a fresh one."""
+    """Changes the password, ends every session (this one too) and starts a fresh one.
+
+    Wrong current passwords count against the same budget as failed logins (429)."""
     await service.change_password(
-        db, principal.user, current_password=body.current_password, new_password=body.new_password
+        db,
+        principal.user,
+        throttle=throttle,
+        ip=client_ip(request),
+        current_password=body.current_password,
+        new_password=body.new_password,
     )
     await store.revoke_all(principal.id)
     return await _start_session(request, response, store, settings, principal.user)
