@@ -20,6 +20,7 @@ from taskmanager.errors import install_error_handlers
 from taskmanager.kit.idempotency import IdempotencyMiddleware
 from taskmanager.kit.redis import create_pubsub_redis, create_redis
 from taskmanager.kit.responses import document_problems
+from taskmanager.kit.signing import load_secret_key
 from taskmanager.logs import configure_logging
 from taskmanager.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from taskmanager.observability.metrics import include_router, instrument_engine, process_exiting
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, *, tune_gc: bool = False) -> Fa
             session_factory=create_session_factory(engine),
             redis=redis,
             read_session_factory=create_read_session_factory(engine, settings),
+            secret_key=load_secret_key(settings),
         )
         from taskmanager.realtime.hub import Hub
 

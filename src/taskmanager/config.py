@@ -126,6 +126,12 @@ class Settings(BaseSettings):
         description="How long in-flight requests get to finish on SIGTERM/SIGINT (rounded up "
         "to whole seconds; 0: not at all).",
     )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Signs pagination cursors (HMAC-SHA256); at least 32 characters. Unset: "
+        "one is made on first start and kept in `DATA_DIR/secret_key`, which every process "
+        "sharing DATA_DIR reads. Several machines must all be given the same value.",
+    )
     metrics_token: SecretStr | None = Field(
         default=None,
         description="When set, `GET /metrics` requires `Authorization: Bearer <this token>`. "
@@ -166,6 +172,15 @@ class Settings(BaseSettings):
                     ipaddress.ip_network(item, strict=False)
                 except ValueError:
                     raise ValueError(f"{item!r} is not an IP address, a network or *") from None
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _check_secret_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value() == "":
+            return None
+        if len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters (or unset)")
         return value
 
     @field_validator("metrics_token")
