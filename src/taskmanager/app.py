@@ -13,6 +13,7 @@ from starlette.middleware.cors import CORSMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from taskmanager import __version__
+from taskmanager.auth.deps import authenticate_scope
 from taskmanager.cli import load_settings
 from taskmanager.config import Settings
 from taskmanager.db import create_engine, create_read_session_factory, create_session_factory
@@ -110,7 +111,11 @@ def create_app(settings: Settings | None = None, *, tune_gc: bool = False) -> Fa
     _include_routers(app)
     document_problems(app)
     # Inside the body limit (bodies are bounded before it reads them), outside the routes.
-    app.add_middleware(IdempotencyMiddleware, session_cookie_name=settings.session_cookie_name)
+    app.add_middleware(
+        IdempotencyMiddleware,
+        session_cookie_name=settings.session_cookie_name,
+        authenticate=authenticate_scope,
+    )
     app.add_middleware(
         BodyLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Request, Response, status
 
 from taskmanager.auth import service
 from taskmanager.auth.deps import (
@@ -33,6 +33,7 @@ from taskmanager.auth.schemas import (
 from taskmanager.auth.sessions import SessionStore
 from taskmanager.db import SessionDep, after_commit
 from taskmanager.errors import NotFound
+from taskmanager.kit.idempotency import withhold_from_replay
 from taskmanager.kit.responses import JSON_BODY, problems
 from taskmanager.state import RedisDep, SettingsDep
 
@@ -220,7 +221,14 @@ async def revoke_session(
 @router.post(
     "/tokens",
     status_code=status.HTTP_201_CREATED,
-    responses=problems(*JSON_BODY, *SESSION_WRITE, 409),
+    responses=problems(
+        *JSON_BODY,
+        *SESSION_WRITE,
+        409,
+        notes={409: "Idempotency-Key already used: the secret is never replayed"},
+    ),
+    # The secret is shown once: a retry with the same Idempotency-Key gets a 409, never it.
+    dependencies=[Depends(withhold_from_replay)],
 )
 async def create_token(body: TokenCreate, principal: BrowserUser, db: SessionDep) -> TokenCreated:
     token, secret = await service.create_token(
