@@ -8,8 +8,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_SECRET_MIN_LENGTH = {"metrics_token": 16, "secret_key": 32}
 
 
 class Settings(BaseSettings):
@@ -174,22 +176,14 @@ class Settings(BaseSettings):
                     raise ValueError(f"{item!r} is not an IP address, a network or *") from None
         return value
 
-    @field_validator("secret_key")
+    @field_validator("metrics_token", "secret_key")
     @classmethod
-    def _check_secret_key(cls, value: SecretStr | None) -> SecretStr | None:
+    def _check_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         if value is None or value.get_secret_value() == "":
             return None
-        if len(value.get_secret_value()) < 32:
-            raise ValueError("must be at least 32 characters (or unset)")
-        return value
-
-    @field_validator("metrics_token")
-    @classmethod
-    def _check_metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None or value.get_secret_value() == "":
-            return None
-        if len(value.get_secret_value()) < 16:
-            raise ValueError("must be at least 16 characters (or unset)")
+        minimum = _SECRET_MIN_LENGTH[str(info.field_name)]
+        if len(value.get_secret_value()) < minimum:
+            raise ValueError(f"must be at least {minimum} characters (or unset)")
         return value
 
     @field_validator("database_url")
