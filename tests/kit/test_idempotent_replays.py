@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from tests.helpers import (
@@ -210,3 +211,26 @@ async def test_token_secret_is_not_kept_in_redis(server: RunningServer, world: W
         assert secret.encode() not in (await redis.get(name) or b"")
     tokens = (await world.member.get(f"{API}/auth/tokens")).json()
     assert [t["name"] for t in tokens].count("once") == 1
+
+
+async def test_answers_stored_without_their_caller_are_not_replayed(
+    server: RunningServer, world: World
+) -> None:
+    """Records written before replays were authenticated (kept up to 24 h across an
+    upgrade) name no caller: nobody can be proven their owner, so nobody gets them."""
+    redis = server.resources.redis
+    before = {name async for name in redis.scan_iter("idem:*")}
+    key = {"Idempotency-Key": f"legacy-{uuid.uuid4()}"}
+    url = f"{API}/projects/{world.project['id']}/tasks"
+    first = await world.owner.post(url, json={"title": "legacy"}, headers=key)
+    assert first.status_code == 201, first.text
+    (name,) = {n async for n in redis.scan_iter("idem:*")} - before
+    stored = await redis.get(name)
+    assert stored is not None
+    record = orjson.loads(stored)
+    del record["user"]
+    await redis.set(name, orjson.dumps(record), keepttl=True)
+    again = await world.owner.post(url, json={"title": "legacy"}, headers=key)
+    body = assert_problem(again, 409)
+    assert body["code"] == "idempotency_response_withheld"
+    assert first.text not in again.text

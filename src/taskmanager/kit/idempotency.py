@@ -68,7 +68,7 @@ class IdempotencyWithheld(Conflict):
 
 async def withhold_from_replay(request: Request) -> None:
     """Route dependency: this route's success carries a secret; never store its body."""
-    request.state.idempotency_withhold = True
+    setattr(request.state, WITHHOLD, True)
 
 
 def _storable(status: int, headers: list[tuple[bytes, bytes]]) -> bool:
@@ -180,7 +180,7 @@ class IdempotencyMiddleware:
     ) -> None:
         record: dict[str, Any] = orjson.loads(stored) if stored else {}
         if record.get("state") in ("done", "withheld"):
-            refusal = await self._refuse_other_caller(scope, record.get("user"))
+            refusal = await self._refuse_other_caller(scope, record)
             if refusal is not None:
                 await self._answer(scope, send, refusal)
                 return
@@ -218,8 +218,16 @@ class IdempotencyMiddleware:
             )
             await send({"type": "http.response.body", "body": base64.b64decode(record["body"])})
 
-    async def _refuse_other_caller(self, scope: Scope, user: str | None) -> AppError | None:
-        """Why this retry may not see a stored answer of `user`, or None if it is them."""
+    async def _refuse_other_caller(self, scope: Scope, record: dict[str, Any]) -> AppError | None:
+        """Why this retry may not see the stored answer, or None if it is its caller's."""
+        if "user" not in record:
+            # Stored before answers kept their caller (for up to TTL_SECONDS after an
+            # upgrade): nobody can be proven its owner, so nobody gets it.
+            return IdempotencyWithheld(
+                "The response to this Idempotency-Key cannot be replayed; look up what the "
+                "first request created instead of retrying."
+            )
+        user = record["user"]
         if user is None:  # an anonymous route's answer: keyed by address, nothing to prove
             return None
         try:
