@@ -52,6 +52,10 @@ def make_settings(backend: backends.Backend) -> Callable[..., Settings]:
             "redis_url": backend.redis_url,
             "data_dir": backend.data_dir,
             "log_level": os.environ.get("TM_TEST_LOG_LEVEL", "WARNING"),
+            # The tests play a local proxy: X-Forwarded-For gives each test its own address.
+            "forwarded_allow_ips": ["127.0.0.1"],
+            # Modules register dozens of users from one address in seconds.
+            "register_max_per_ip_per_minute": 100_000,
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)

@@ -49,6 +49,7 @@ async def run_server(
         access_log=False,
         ws="websockets-sansio",
         server_header=False,
+        proxy_headers=False,  # as `taskmanager serve`: FORWARDED_ALLOW_IPS is the app's
         ws_max_size=settings.ws_max_message_bytes,
         timeout_graceful_shutdown=2,
     )

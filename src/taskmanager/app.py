@@ -11,11 +11,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from taskmanager import __version__
+from taskmanager.auth.deps import authenticate_scope
 from taskmanager.config import Settings, load_settings
 from taskmanager.db import create_engine, create_read_session_factory, create_session_factory
 from taskmanager.errors import install_error_handlers
 from taskmanager.kit.redis import create_pubsub_redis, create_redis
 from taskmanager.kit.responses import document_problems
+from taskmanager.kit.signing import load_secret_key
 from taskmanager.logs import configure_logging
 from taskmanager.middleware.stack import install_middleware
 from taskmanager.observability.metrics import include_router, instrument_engine, process_exiting
@@ -70,6 +72,7 @@ def create_app(settings: Settings | None = None, *, tune_gc: bool = False) -> Fa
             session_factory=create_session_factory(engine),
             redis=redis,
             read_session_factory=create_read_session_factory(engine, settings),
+            secret_key=load_secret_key(settings),
         )
         from taskmanager.realtime.hub import Hub
 
@@ -104,7 +107,7 @@ def create_app(settings: Settings | None = None, *, tune_gc: bool = False) -> Fa
     install_error_handlers(app)
     _include_routers(app)
     document_problems(app)
-    install_middleware(app, settings)
+    install_middleware(app, settings, authenticate=authenticate_scope)
     from taskmanager.web import mount_web
 
     mount_web(app)  # last: the API routes are matched first

@@ -82,8 +82,8 @@ def _run_uvicorn(args: argparse.Namespace, settings: Settings) -> None:
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
         date_header=True,
-        proxy_headers=True,
-        forwarded_allow_ips=args.forwarded_allow_ips,
+        # The app applies FORWARDED_ALLOW_IPS itself (app.py), from the settings.
+        proxy_headers=False,
         # Rounded up, never to None: None would mean waiting for ever, and 0 is "no grace".
         timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
         log_config=None,
@@ -168,11 +168,6 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=1,
         help="worker processes; more than 1 needs DATABASE_URL and REDIS_URL",
-    )
-    serve.add_argument(
-        "--forwarded-allow-ips",
-        default="127.0.0.1",
-        help="proxies whose X-Forwarded-For is trusted (comma-separated, or '*')",
     )
     serve.set_defaults(func=_serve)
     _command(

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import sys
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
+
+_SECRET_MIN_LENGTH = {"metrics_token": 16, "secret_key": 32}
 
 
 class Settings(BaseSettings):
@@ -47,6 +50,12 @@ class Settings(BaseSettings):
         description="Origins allowed for CORS and WebSocket connections (JSON list or "
         "comma-separated). Same-origin requests are always allowed.",
     )
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Proxies (IP addresses or networks, comma-separated, or `*`) whose "
+        "`X-Forwarded-For` / `X-Forwarded-Proto` are believed. Empty: these headers are "
+        "ignored and the peer address is the client (throttles, logs, sessions).",
+    )
     max_body_bytes: int = Field(
         default=1024 * 1024, ge=1024, description="Largest request body accepted (bytes)."
     )
@@ -67,6 +76,12 @@ class Settings(BaseSettings):
     )
     login_max_failures_per_ip_per_minute: int = Field(
         default=30, ge=1, description="Failed logins per client address per minute."
+    )
+    register_max_per_ip_per_minute: int = Field(
+        default=10,
+        ge=1,
+        description="Registrations (accepted or not) per client address per minute: each "
+        "costs an argon2 hash.",
     )
     event_retention_days: int = Field(
         default=30, ge=1, description="Events older than this may be pruned..."
@@ -127,6 +142,12 @@ class Settings(BaseSettings):
         description="How long in-flight requests get to finish on SIGTERM/SIGINT (rounded up "
         "to whole seconds; 0: not at all).",
     )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Signs pagination cursors (HMAC-SHA256); at least 32 characters. Unset: "
+        "one is made on first start and kept in `DATA_DIR/secret_key`, which every process "
+        "sharing DATA_DIR reads. Several machines must all be given the same value.",
+    )
     metrics_token: SecretStr | None = Field(
         default=None,
         description="When set, `GET /metrics` requires `Authorization: Bearer <this token>`. "
@@ -151,13 +172,32 @@ class Settings(BaseSettings):
             return [part.strip().rstrip("/") for part in text.split(",") if part.strip()]
         return value
 
-    @field_validator("metrics_token")
+    @field_validator("forwarded_allow_ips", mode="before")
     @classmethod
-    def _check_metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if item != "*":
+                try:
+                    ipaddress.ip_network(item, strict=False)
+                except ValueError:
+                    raise ValueError(f"{item!r} is not an IP address, a network or *") from None
+        return value
+
+    @field_validator("metrics_token", "secret_key")
+    @classmethod
+    def _check_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         if value is None or value.get_secret_value() == "":
             return None
-        if len(value.get_secret_value()) < 16:
-            raise ValueError("must be at least 16 characters (or unset)")
+        minimum = _SECRET_MIN_LENGTH[str(info.field_name)]
+        if len(value.get_secret_value()) < minimum:
+            raise ValueError(f"must be at least {minimum} characters (or unset)")
         return value
 
     @field_validator("database_url")

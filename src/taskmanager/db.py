@@ -74,7 +74,9 @@ PING_BYPASS_SECONDS = 0.5
 def create_engine(settings: Settings) -> AsyncEngine:
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(settings.sqlalchemy_url, pool_size=5, max_overflow=0)
+        engine = create_async_engine(
+            settings.sqlalchemy_url, pool_size=5, max_overflow=0, hide_parameters=True
+        )
         _configure_sqlite(engine)
         return engine
     engine = create_async_engine(
@@ -82,6 +84,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_timeout=5,
+        # Bound values are user data: never in an exception message or a log line.
+        hide_parameters=True,
         connect_args={
             "command_timeout": 30,
             "server_settings": {"application_name": "taskmanager"},

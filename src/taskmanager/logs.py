@@ -11,6 +11,8 @@ from typing import Any
 import orjson
 from asgi_correlation_id import correlation_id
 
+from taskmanager.log_redaction import format_database_error
+
 # The current request's X-Request-ID: set by asgi-correlation-id (middleware/stack.py).
 request_id_var = correlation_id
 
@@ -36,6 +38,11 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return orjson.dumps(entry, default=str).decode()
+
+    def formatException(self, ei: Any) -> str:
+        exc = ei[1]
+        safe = format_database_error(exc) if isinstance(exc, BaseException) else None
+        return safe if safe is not None else super().formatException(ei)
 
 
 # Headers that carry credentials, as libraries print them at DEBUG (uvicorn's WebSocket

@@ -25,6 +25,8 @@ class Resources:
     redis: Redis
     # GET/HEAD sessions (see db.get_session); None: they use session_factory.
     read_session_factory: async_sessionmaker[AsyncSession] | None = None
+    # Signs cursors (kit/signing.py); empty only in tests that build Resources by hand.
+    secret_key: bytes = field(default=b"", repr=False)
     hub: Hub = field(init=False)
     # Live connections counted against REALTIME_MAX_CONNECTIONS(_PER_USER).
     limits: ConnectionLimits = field(default_factory=ConnectionLimits)

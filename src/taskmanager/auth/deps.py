@@ -8,14 +8,15 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.types import Scope
 
 from taskmanager.auth import service
 from taskmanager.auth.models import User
 from taskmanager.auth.sessions import SessionData, SessionStore
-from taskmanager.auth.throttle import LoginThrottle
+from taskmanager.auth.throttle import LoginThrottle, RegistrationThrottle
 from taskmanager.db import UNSAFE_METHODS, SessionDep
 from taskmanager.errors import CsrfFailed, Forbidden, NotAuthenticated
-from taskmanager.state import ResourcesDep
+from taskmanager.state import Resources, ResourcesDep
 
 CSRF_HEADER = "x-csrf-token"
 CSRF_COOKIE = "csrf_token"
@@ -51,8 +52,13 @@ async def get_login_throttle(resources: ResourcesDep) -> LoginThrottle:
     return LoginThrottle(resources.redis, resources.settings)
 
 
+async def get_registration_throttle(resources: ResourcesDep) -> RegistrationThrottle:
+    return RegistrationThrottle(resources.redis, resources.settings)
+
+
 SessionStoreDep = Annotated[SessionStore, Depends(_session_store_dep)]
 LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
+RegistrationThrottleDep = Annotated[RegistrationThrottle, Depends(get_registration_throttle)]
 
 
 def parse_bearer(header: str | None) -> str | None:
@@ -104,6 +110,21 @@ async def _authenticate(
         await store.destroy(data)
         raise NotAuthenticated("Session expired or ended; log in again.")
     return Principal(user=session_user, session=data)
+
+
+async def authenticate_scope(scope: Scope) -> str:
+    """The user id of a request that has not been routed yet (an idempotent replay), proven
+    exactly as `get_principal` would: live session plus CSRF for writes, or a live token."""
+    request = Request(scope)
+    resources: Resources = request.state.resources
+    async with resources.session_factory() as db:
+        if resources.settings.is_sqlite:  # a token's last_used_at write: take the lock first
+            await db.connection(execution_options={"sqlite_immediate": True})
+        principal = await _authenticate(
+            request, db, get_session_store(resources), resources.settings.session_cookie_name
+        )
+        await db.commit()
+    return str(principal.id)
 
 
 async def require_browser_session(

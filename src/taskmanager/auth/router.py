@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Request, Response, status
 
 from taskmanager.auth import service
 from taskmanager.auth.deps import (
@@ -14,6 +14,7 @@ from taskmanager.auth.deps import (
     BrowserUser,
     CurrentUser,
     LoginThrottleDep,
+    RegistrationThrottleDep,
     SessionStoreDep,
 )
 from taskmanager.auth.models import User
@@ -32,6 +33,7 @@ from taskmanager.auth.sessions import SessionStore
 from taskmanager.db import SessionDep
 from taskmanager.errors import NotFound
 from taskmanager.kit.responses import JSON_BODY, problems
+from taskmanager.middleware.idempotency import withhold_from_replay
 from taskmanager.state import SettingsDep
 
 router = APIRouter(prefix="/auth", tags=["auth"], responses=problems(503))
@@ -81,7 +83,12 @@ def _clear_cookies(response: Response, settings: SettingsDep) -> None:
 @router.post(
     "/register",
     status_code=status.HTTP_201_CREATED,
-    responses=problems(*JSON_BODY, 409, notes={409: "E-mail already registered"}),
+    responses=problems(
+        *JSON_BODY,
+        409,
+        429,
+        notes={409: "E-mail already registered", 429: "Too many registrations from this address"},
+    ),
 )
 async def register(
     body: UserCreate,
@@ -89,8 +96,10 @@ async def register(
     response: Response,
     db: SessionDep,
     store: SessionStoreDep,
+    throttle: RegistrationThrottleDep,
     settings: SettingsDep,
 ) -> AuthRead:
+    await throttle.hit(client_ip(request))
     user = await service.register(
         db, email=body.email, password=body.password, display_name=body.display_name
     )
@@ -139,7 +148,12 @@ async def me(principal: CurrentUser) -> UserRead:
     return UserRead.model_validate(principal.user)
 
 
-@router.patch("/me/password", responses=problems(*JSON_BODY, *SESSION_WRITE))
+@router.patch(
+    "/me/password",
+    responses=problems(
+        *JSON_BODY, *SESSION_WRITE, 429, notes={429: "Too many wrong current passwords"}
+    ),
+)
 async def change_password(
     body: PasswordChange,
     principal: BrowserUser,
@@ -147,11 +161,19 @@ async def change_password(
     response: Response,
     db: SessionDep,
     store: SessionStoreDep,
+    throttle: LoginThrottleDep,
     settings: SettingsDep,
 ) -> AuthRead:
-    """Changes the password, ends every session (this one too) and starts a fresh one."""
+    """Changes the password, ends every session (this one too) and starts a fresh one.
+
+    Wrong current passwords count against the same budget as failed logins (429)."""
     await service.change_password(
-        db, principal.user, current_password=body.current_password, new_password=body.new_password
+        db,
+        principal.user,
+        throttle=throttle,
+        ip=client_ip(request),
+        current_password=body.current_password,
+        new_password=body.new_password,
     )
     await store.revoke_all(principal.id)
     return await _start_session(request, response, store, settings, principal.user)
@@ -198,7 +220,14 @@ async def revoke_session(
 @router.post(
     "/tokens",
     status_code=status.HTTP_201_CREATED,
-    responses=problems(*JSON_BODY, *SESSION_WRITE, 409),
+    responses=problems(
+        *JSON_BODY,
+        *SESSION_WRITE,
+        409,
+        notes={409: "Idempotency-Key already used: the secret is never replayed"},
+    ),
+    # The secret is shown once: a retry with the same Idempotency-Key gets a 409, never it.
+    dependencies=[Depends(withhold_from_replay)],
 )
 async def create_token(body: TokenCreate, principal: BrowserUser, db: SessionDep) -> TokenCreated:
     token, secret = await service.create_token(

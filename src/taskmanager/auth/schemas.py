@@ -6,13 +6,30 @@ import datetime as dt
 import uuid
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictInt, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StrictInt,
+    StringConstraints,
+)
 
 from taskmanager.auth.passwords import MAX_LENGTH, MIN_LENGTH
 from taskmanager.kit.examples import CREATED_AT, TOKEN_ID, UPDATED_AT, USER_ID, examples
 from taskmanager.kit.schemas import StrictModel
 
-Password = Annotated[str, Field(min_length=MIN_LENGTH, max_length=MAX_LENGTH)]
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be only whitespace")
+    return value
+
+
+Password = Annotated[
+    str, Field(min_length=MIN_LENGTH, max_length=MAX_LENGTH), AfterValidator(_not_blank)
+]
 DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 

@@ -83,10 +83,20 @@ async def login(
 
 
 async def change_password(
-    session: AsyncSession, user: User, *, current_password: str, new_password: str
+    session: AsyncSession,
+    user: User,
+    *,
+    throttle: LoginThrottle,
+    ip: str,
+    current_password: str,
+    new_password: str,
 ) -> None:
+    # A stolen session must not become an unthrottled password oracle.
+    await throttle.check(user.email, ip)
     if not await verify_password(user.password_hash, current_password):
+        await throttle.record_failure(user.email, ip)
         raise ValidationFailed.field(["body", "current_password"], "Current password is wrong")
+    await throttle.record_success(user.email, ip)
     _check_password_strength(new_password, field="new_password", email=user.email)
     user.password_hash = await hash_password(new_password)
     user.password_changed_at = utcnow()

@@ -1,4 +1,5 @@
-"""Login throttling in Redis: fixed windows per account+address, per account, per address."""
+"""Throttles in Redis: failed password checks (login, password change) in fixed windows per
+account+address, per account and per address; registrations per address."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ def _digest(value: str) -> str:
 
 
 class LoginThrottle:
-    """Counts failed logins; blocks while any window is full.
+    """Counts failed password checks (a login, or the current password of a password
+    change: one budget per account, so neither way adds guesses); blocks while any window
+    is full.
 
     The per-account+address window is the tight one, so an attacker elsewhere can lock an
     account out only through the hourly per-account window, which always runs out.
@@ -54,7 +57,7 @@ class LoginThrottle:
             count, ttl = replies[2 * i], replies[2 * i + 1]
             if count is not None and int(count) >= window.limit:
                 raise RateLimited(
-                    "Too many failed login attempts; try again later.",
+                    "Too many failed password attempts; try again later.",
                     retry_after=ttl if ttl and ttl > 0 else window.seconds,
                 )
 
@@ -67,3 +70,27 @@ class LoginThrottle:
 
     async def record_success(self, email: str, ip: str) -> None:
         await self.redis.delete(self._windows(email, ip)[0].key)
+
+
+class RegistrationThrottle:
+    """Counts every registration per address (each costs an argon2 hash), before the work.
+
+    INCR first and compare after, so concurrent attempts cannot all pass one check.
+    """
+
+    def __init__(self, redis: Redis, settings: Settings) -> None:
+        self.redis = redis
+        self.limit = settings.register_max_per_ip_per_minute
+
+    async def hit(self, ip: str) -> None:
+        key = f"register:ip:{_digest(ip)}"
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, 60, nx=True)
+            pipe.ttl(key)
+            count, _, ttl = await pipe.execute()
+        if int(count) > self.limit:
+            raise RateLimited(
+                "Too many registrations from this address; try again later.",
+                retry_after=ttl if ttl and ttl > 0 else 60,
+            )

@@ -1,9 +1,10 @@
 """Keyset pagination written once: sort specs, opaque validated cursors, and the page shape.
 
-A cursor is base64url(JSON [scope, values...]) plus a checksum, so a tampered or foreign
-cursor (another endpoint, another sort) is a 422 at ["query", "cursor"]. The cursor only
-moves the start of a page inside a query whose filters and permissions are applied anyway,
-so forging one gains nothing; the checksum is there to reject damage, not to be a secret.
+A cursor is base64url(JSON [scope, values...]) plus an HMAC under the server secret
+(kit/signing.py), so a tampered, forged or foreign cursor (another endpoint, another sort)
+is a 422 at ["query", "cursor"]. The values it carries are validated again like any input
+(text without NUL, integers in the column's range, dates in years 1..9999, UUIDs), so even
+a cursor signed with a leaked key cannot reach the database as something it rejects.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import hashlib
 import typing
 import uuid
 from collections.abc import Sequence
@@ -21,11 +21,22 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 import orjson
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, Row, Select, and_, or_, tuple_
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Row,
+    Select,
+    SmallInteger,
+    and_,
+    or_,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from taskmanager.errors import ValidationFailed
+from taskmanager.kit import signing
 from taskmanager.kit.examples import CURSOR, first_example
 
 DEFAULT_LIMIT = 50
@@ -94,9 +105,28 @@ class SortSpec:
         return or_(value_after, and_(col == value, id_after), col.is_(None))
 
 
-def _checksum(payload: bytes) -> str:
-    digest = hashlib.sha256(b"taskmanager-cursor-v1:" + payload).digest()[:9]
-    return base64.urlsafe_b64encode(digest).decode()
+_PURPOSE = b"taskmanager-cursor-v2"
+_MAX_TEXT = 1000
+_INT64 = (-(2**63), 2**63 - 1)
+_INT_RANGES: list[tuple[type[Integer], tuple[int, int]]] = [
+    (SmallInteger, (-(2**15), 2**15 - 1)),
+    (BigInteger, _INT64),
+    (Integer, (-(2**31), 2**31 - 1)),
+]
+
+
+def int_range(column: Any) -> tuple[int, int]:
+    """The values an integer column can hold (a cursor beyond them would be a driver error)."""
+    kind = getattr(column, "type", None)
+    return next((bounds for cls, bounds in _INT_RANGES if isinstance(kind, cls)), _INT64)
+
+
+def cursor_key(session: AsyncSession) -> bytes:
+    """The server secret, from the request's resources (db.get_session puts them there)."""
+    key: bytes = session.info["resources"].secret_key
+    if not key:
+        raise RuntimeError("no secret key: Resources.secret_key is empty")
+    return key
 
 
 def _to_json(value: Any) -> Any:
@@ -107,31 +137,36 @@ def _to_json(value: Any) -> Any:
     return value
 
 
-def encode_cursor(scope: str, values: Sequence[Any]) -> str:
+def encode_cursor(key: bytes, scope: str, values: Sequence[Any]) -> str:
     payload = orjson.dumps([scope, *[_to_json(v) for v in values]])
     body = base64.urlsafe_b64encode(payload).decode().rstrip("=")
-    return f"{body}.{_checksum(payload)}"
+    return f"{body}.{signing.tag(key, _PURPOSE, payload)}"
 
 
 def _bad_cursor() -> ValidationFailed:
     return ValidationFailed.field(_CURSOR_LOC, "Invalid cursor; start again from the first page.")
 
 
-def _parse(value: Any, kind: ValueKind, nullable: bool) -> Any:
+def _parse(value: Any, kind: ValueKind, nullable: bool, bounds: tuple[int, int]) -> Any:
     if value is None:
         if nullable:
             return None
         raise _bad_cursor()
     try:
         if kind == "str" and isinstance(value, str):
+            if "\x00" in value or len(value) > _MAX_TEXT:
+                raise _bad_cursor()
             return value
         if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
+            if not bounds[0] <= value <= bounds[1]:
+                raise _bad_cursor()
             return value
         if kind == "uuid" and isinstance(value, str):
             return uuid.UUID(value)
         if kind == "datetime" and isinstance(value, str):
             parsed = dt.datetime.fromisoformat(value)
-            if parsed.tzinfo is None:
+            # encode_cursor writes UTC; anything else (or no zone) was not made here.
+            if parsed.utcoffset() != dt.timedelta(0):
                 raise _bad_cursor()
             return parsed
     except ValueError:
@@ -140,9 +175,15 @@ def _parse(value: Any, kind: ValueKind, nullable: bool) -> Any:
 
 
 def decode_cursor(
-    cursor: str, scope: str, kinds: Sequence[ValueKind], nullable: Sequence[bool] = ()
+    key: bytes,
+    cursor: str,
+    scope: str,
+    kinds: Sequence[ValueKind],
+    nullable: Sequence[bool] = (),
+    *,
+    int_bounds: tuple[int, int] = _INT64,
 ) -> list[Any]:
-    """The values an `encode_cursor(scope, ...)` carried, or a 422 at ["query", "cursor"]."""
+    """The values an `encode_cursor(key, scope, ...)` carried, or a 422 at ["query", "cursor"]."""
     body, sep, check = cursor.partition(".")
     if not sep:
         raise _bad_cursor()
@@ -150,7 +191,7 @@ def decode_cursor(
         payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     except (binascii.Error, ValueError):
         raise _bad_cursor() from None
-    if _checksum(payload) != check:
+    if not signing.check(key, _PURPOSE, payload, check):
         raise _bad_cursor()
     try:
         data = orjson.loads(payload)
@@ -159,26 +200,34 @@ def decode_cursor(
     if not isinstance(data, list) or len(data) != len(kinds) + 1 or data[0] != scope:
         raise _bad_cursor()
     flags = list(nullable) + [False] * (len(kinds) - len(nullable))
-    return [_parse(v, k, n) for v, k, n in zip(data[1:], kinds, flags, strict=True)]
+    return [_parse(v, k, n, int_bounds) for v, k, n in zip(data[1:], kinds, flags, strict=True)]
 
 
 def _page_query(
-    stmt: Select[E], sort: SortSpec, full_scope: str, limit: int, cursor: str | None
+    stmt: Select[E], sort: SortSpec, full_scope: str, limit: int, cursor: str | None, key: bytes
 ) -> Select[E]:
     if cursor is not None:
         value, row_id = decode_cursor(
-            cursor, full_scope, [sort.kind, "uuid"], [sort.nullable, False]
+            key,
+            cursor,
+            full_scope,
+            [sort.kind, "uuid"],
+            [sort.nullable, False],
+            int_bounds=int_range(sort.column),
         )
         stmt = stmt.where(sort.after(value, row_id))
     return stmt.order_by(*sort.order_by()).limit(limit + 1)
 
 
-def _cut(rows: list[R], sort: SortSpec, full_scope: str, limit: int) -> tuple[list[R], str | None]:
+def _cut(
+    rows: list[R], sort: SortSpec, full_scope: str, limit: int, key: bytes
+) -> tuple[list[R], str | None]:
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]
     last = rows[-1]
-    return rows, encode_cursor(full_scope, [getattr(last, sort.attr), getattr(last, "id")])  # noqa: B009
+    values = [getattr(last, sort.attr), getattr(last, "id")]  # noqa: B009
+    return rows, encode_cursor(key, full_scope, values)
 
 
 async def paginate(
@@ -192,8 +241,9 @@ async def paginate(
 ) -> tuple[list[E], str | None]:
     """One page of `stmt` (a select of one entity) in `sort` order, and the next cursor."""
     full_scope = f"{scope}:{sort.name}"
-    stmt = _page_query(stmt, sort, full_scope, limit, cursor)
-    return _cut(list((await session.scalars(stmt)).all()), sort, full_scope, limit)
+    key = cursor_key(session)
+    stmt = _page_query(stmt, sort, full_scope, limit, cursor, key)
+    return _cut(list((await session.scalars(stmt)).all()), sort, full_scope, limit, key)
 
 
 async def paginate_rows(
@@ -208,5 +258,6 @@ async def paginate_rows(
     """`paginate` for a select of columns (`sort.attr` and `id` among them): Core rows,
     for hot reads that skip the ORM's identity map and object construction."""
     full_scope = f"{scope}:{sort.name}"
-    stmt = _page_query(stmt, sort, full_scope, limit, cursor)
-    return _cut(list((await session.execute(stmt)).all()), sort, full_scope, limit)
+    key = cursor_key(session)
+    stmt = _page_query(stmt, sort, full_scope, limit, cursor, key)
+    return _cut(list((await session.execute(stmt)).all()), sort, full_scope, limit, key)

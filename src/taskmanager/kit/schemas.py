@@ -46,7 +46,12 @@ def reject_null(value: Any) -> Any:
 
 
 def _to_utc(value: dt.datetime) -> dt.datetime:
-    return value.astimezone(dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        # 0001-01-01T00:00:00+14:00 is a valid RFC 3339 string but falls before year 1 in
+        # UTC: a ValueError makes it a 422 at the field instead of an OverflowError (500).
+        raise ValueError("must be between 0001-01-01 and 9999-12-31 in UTC") from None
 
 
 def _require_text(value: Any) -> Any:

@@ -7,10 +7,17 @@ its status, headers and body are kept for 24 h and a retry with the same key and
 that response again (header `Idempotent-Replayed: true`) without running anything. The same
 key with a different body is a 422; a duplicate while the first is still running is a 409.
 
+A replay is authenticated like the first request: the record keeps the caller's user id, and
+the retry must prove the same principal now (a live session with its CSRF header, or a live
+token), else it gets the 401/403 the route would give and nothing of the stored answer.
+
 What is stored: 2xx answers and 4xx answers that a retry could not change (400, 404, 413,
 422...). Answers that depend on the moment or the credential (401, 403, 408, 409, 412, 425,
 429) and 5xx are not stored: the key is released so the client can retry. Responses that set
-cookies are never stored (a replay must not hand out a session).
+cookies are never stored (a replay must not hand out a session). Routes whose answer carries
+a secret (an API token) depend on `withhold_from_replay`: their success is remembered without
+its body, and a retry gets a 409 `idempotency_response_withheld` (running it again would break
+"at most once"; replaying it would keep the secret in Redis).
 """
 
 from __future__ import annotations
@@ -19,15 +26,16 @@ import base64
 import hashlib
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 from redis.exceptions import RedisError
 from starlette.datastructures import Headers
-from starlette.requests import cookie_parser
+from starlette.requests import Request, cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from taskmanager.errors import Conflict, ValidationFailed
+from taskmanager.errors import AppError, Conflict, ServiceUnavailable, ValidationFailed
 from taskmanager.middleware.asgi import read_body, replay_body, send_problem
 
 logger = logging.getLogger("taskmanager.idempotency")
@@ -39,8 +47,23 @@ TTL_SECONDS = 24 * 3600
 IN_FLIGHT_SECONDS = 120
 
 
+WITHHOLD = "idempotency_withhold"
+# The caller of a not-yet-routed request, checked as the route would (CSRF included): their
+# user id, or an AppError (401/403) / RedisError.
+Authenticate = Callable[[Scope], Awaitable[str]]
+
+
 class IdempotencyInFlight(Conflict):
     code = "idempotency_in_flight"
+
+
+class IdempotencyWithheld(Conflict):
+    code = "idempotency_response_withheld"
+
+
+async def withhold_from_replay(request: Request) -> None:
+    """Route dependency: this route's success carries a secret; never store its body."""
+    setattr(request.state, WITHHOLD, True)
 
 
 def _storable(status: int, headers: list[tuple[bytes, bytes]]) -> bool:
@@ -59,9 +82,12 @@ def _fingerprint(body: bytes) -> str:
 
 
 class IdempotencyMiddleware:
-    def __init__(self, app: ASGIApp, *, session_cookie_name: str) -> None:
+    def __init__(
+        self, app: ASGIApp, *, session_cookie_name: str, authenticate: Authenticate
+    ) -> None:
         self.app = app
         self.session_cookie_name = session_cookie_name
+        self.authenticate = authenticate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -122,6 +148,11 @@ class IdempotencyMiddleware:
         self, scope: Scope, send: Send, stored: bytes | None, fingerprint: str
     ) -> None:
         record: dict[str, Any] = orjson.loads(stored) if stored else {}
+        if record.get("state") in ("done", "withheld"):
+            refusal = await self._refuse_other_caller(scope, record)
+            if refusal is not None:
+                await send_problem(scope, send, refusal)
+                return
         if not record:
             await send_problem(scope, send, IdempotencyInFlight("Retry: the key just expired."))
         elif record.get("fp") != fingerprint:
@@ -139,6 +170,15 @@ class IdempotencyMiddleware:
                 send,
                 IdempotencyInFlight("A request with this Idempotency-Key is still in progress."),
             )
+        elif record.get("state") == "withheld":
+            await send_problem(
+                scope,
+                send,
+                IdempotencyWithheld(
+                    "A request with this Idempotency-Key succeeded, but its response held a "
+                    "secret and was not kept; look up what it created instead of retrying."
+                ),
+            )
         else:
             headers = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in record["headers"]]
             headers.append((b"idempotent-replayed", b"true"))
@@ -146,6 +186,32 @@ class IdempotencyMiddleware:
                 {"type": "http.response.start", "status": record["status"], "headers": headers}
             )
             await send({"type": "http.response.body", "body": base64.b64decode(record["body"])})
+
+    async def _refuse_other_caller(self, scope: Scope, record: dict[str, Any]) -> AppError | None:
+        """Why this retry may not see the stored answer, or None if it is its caller's."""
+        if "user" not in record:
+            # Stored before answers kept their caller (for up to TTL_SECONDS after an
+            # upgrade): nobody can be proven its owner, so nobody gets it.
+            return IdempotencyWithheld(
+                "The response to this Idempotency-Key cannot be replayed; look up what the "
+                "first request created instead of retrying."
+            )
+        user = record["user"]
+        if user is None:  # an anonymous route's answer: keyed by address, nothing to prove
+            return None
+        try:
+            caller = await self.authenticate(scope)
+        except AppError as error:
+            return error
+        except RedisError:
+            return ServiceUnavailable(
+                "A backing service is unavailable; retry shortly.", headers={"Retry-After": "1"}
+            )
+        if caller != user:
+            return ValidationFailed.field(
+                ("header", "Idempotency-Key"), "This key was used by another account."
+            )
+        return None
 
     async def _run_and_store(
         self,
@@ -174,16 +240,21 @@ class IdempotencyMiddleware:
         except BaseException:
             await self._release(redis, redis_key)
             raise
-        if not _storable(status, headers):
+        state = scope.get("state", {})
+        withheld = bool(state.get(WITHHOLD)) and 200 <= status < 300
+        if not withheld and not _storable(status, headers):
             await self._release(redis, redis_key)
             return
-        record = {
-            "state": "done",
-            "fp": fingerprint,
-            "status": status,
-            "headers": [(n.decode("latin-1"), v.decode("latin-1")) for n, v in headers],
-            "body": base64.b64encode(b"".join(chunks)).decode(),
-        }
+        record: dict[str, Any] = {"fp": fingerprint, "user": state.get("user_id")}
+        if withheld:
+            record["state"] = "withheld"
+        else:
+            record |= {
+                "state": "done",
+                "status": status,
+                "headers": [(n.decode("latin-1"), v.decode("latin-1")) for n, v in headers],
+                "body": base64.b64encode(b"".join(chunks)).decode(),
+            }
         try:
             await redis.set(redis_key, orjson.dumps(record), ex=TTL_SECONDS)
         except RedisError:

@@ -8,12 +8,13 @@ import secrets
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from taskmanager.config import Settings
 from taskmanager.middleware.access_log import AccessLogMiddleware
 from taskmanager.middleware.body_limit import BodyLimitMiddleware
 from taskmanager.middleware.docs_csp import DocsCSPMiddleware
-from taskmanager.middleware.idempotency import IdempotencyMiddleware
+from taskmanager.middleware.idempotency import Authenticate, IdempotencyMiddleware
 from taskmanager.middleware.internal_error import InternalErrorMiddleware
 from taskmanager.middleware.metrics import MetricsMiddleware
 from taskmanager.middleware.security_headers import SecurityHeadersMiddleware
@@ -33,7 +34,7 @@ def new_request_id() -> str:
     return secrets.token_hex(16)
 
 
-def install_middleware(app: FastAPI, settings: Settings) -> None:
+def install_middleware(app: FastAPI, settings: Settings, *, authenticate: Authenticate) -> None:
     """Each request passes the layers in this order (outside them all is Starlette's
     ServerErrorMiddleware; inside, FastAPI's exception handlers and the routes):
 
@@ -45,10 +46,18 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
     5. Security headers, 6. the docs CSP (inside, so its page CSP wins).
     7. Internal error: a 500 that passes through all of the above.
     8. CORS, if origins are allowed: preflights are answered here with every header above.
-    9. Body limit, then 10. idempotency (it reads the body the limit has already bounded).
+    9. Body limit, then 10. idempotency (it reads the body the limit has already bounded;
+       a replay authenticates its caller like the route would: `authenticate`, which
+       app.py passes in, so the layers import no feature).
+    Outside them all, when FORWARDED_ALLOW_IPS names proxies: uvicorn's proxy-headers layer,
+    so every layer sees the client address a trusted proxy reports.
     """
     # add_middleware puts each layer outside the ones added before it: innermost first.
-    app.add_middleware(IdempotencyMiddleware, session_cookie_name=settings.session_cookie_name)
+    app.add_middleware(
+        IdempotencyMiddleware,
+        session_cookie_name=settings.session_cookie_name,
+        authenticate=authenticate,
+    )
     app.add_middleware(
         BodyLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,
@@ -83,3 +92,7 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
         update_request_header=False,  # nothing inside reads the header; the variable is set
     )
     app.add_middleware(WebSocketFramesMiddleware)
+    if settings.forwarded_allow_ips:
+        # Outermost, so logs, throttles and sessions all see the client a trusted proxy names;
+        # from anyone else X-Forwarded-For is ignored (it would defeat the login throttle).
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
