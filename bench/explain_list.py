@@ -20,7 +20,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import asyncpg
@@ -31,6 +30,7 @@ from sqlalchemy.engine import Connection as SyncConnection
 from taskmanager.auth.models import User
 from taskmanager.config import Settings
 from taskmanager.db import create_engine, create_session_factory
+from taskmanager.kit.pagination import PageRequest
 from taskmanager.kit.signing import load_secret_key
 from taskmanager.labels.models import Label
 from taskmanager.migrations.runner import upgrade_to_head
@@ -132,8 +132,8 @@ async def explain(
 
     results = []
     async with create_session_factory(engine)() as session:
-        # As db.get_session does for a request: list_page signs next_cursor with the secret.
-        session.info["resources"] = SimpleNamespace(secret_key=load_secret_key(settings))
+        # As a request's PageDep does: list_page signs next_cursor with the server secret.
+        page = PageRequest(limit=50, cursor=None, key=load_secret_key(settings))
         made = Made(user_id=user_id, label_id=label_id)
         for title, sort, make_filters in LISTINGS:
             captured.clear()
@@ -144,8 +144,7 @@ async def explain(
                 user_id=user_id,
                 filters=make_filters(made),
                 sort=sort,
-                limit=50,
-                cursor=None,
+                page=page,
             )
             elapsed = (time.perf_counter() - started) * 1000
             statement, parameters = captured[0]

@@ -10,7 +10,7 @@ from taskmanager.auth.deps import CurrentUser
 from taskmanager.comments import service
 from taskmanager.comments.schemas import CommentCreate, CommentRead, CommentUpdate
 from taskmanager.db import SessionDep
-from taskmanager.kit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
+from taskmanager.kit.pagination import Page, PageDep
 from taskmanager.kit.responses import AUTHENTICATED, JSON_BODY, problems
 
 router = APIRouter(tags=["comments"], responses=problems(*AUTHENTICATED))
@@ -25,11 +25,10 @@ async def list_comments(
     task_id: uuid.UUID,
     principal: CurrentUser,
     db: SessionDep,
-    limit: LimitQuery = DEFAULT_LIMIT,
-    cursor: CursorQuery = None,
+    page: PageDep,
 ) -> Page[CommentRead]:
     comments, next_cursor = await service.list_comments(
-        db, task_id=task_id, user_id=principal.id, limit=limit, cursor=cursor
+        db, task_id=task_id, user_id=principal.id, page=page
     )
     return Page(items=[CommentRead.model_validate(c) for c in comments], next_cursor=next_cursor)
 

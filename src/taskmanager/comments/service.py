@@ -12,7 +12,7 @@ from taskmanager.comments.schemas import CommentCreate, CommentRead, CommentUpda
 from taskmanager.db import utcnow
 from taskmanager.errors import Forbidden, NotFound
 from taskmanager.events.rows import append_row_event, delete_row
-from taskmanager.kit.pagination import SortSpec, paginate
+from taskmanager.kit.pagination import PageRequest, SortSpec, paginate
 from taskmanager.membership.access import Role, row_access
 from taskmanager.tasks.service import get_task, task_access
 
@@ -53,14 +53,11 @@ async def list_comments(
     *,
     task_id: uuid.UUID,
     user_id: uuid.UUID,
-    limit: int,
-    cursor: str | None,
+    page: PageRequest,
 ) -> tuple[list[Comment], str | None]:
     await get_task(session, task_id=task_id, user_id=user_id)
     stmt = select(Comment).where(Comment.task_id == task_id)
-    return await paginate(
-        session, stmt, sort=COMMENT_SORT, scope=f"comments:{task_id}", limit=limit, cursor=cursor
-    )
+    return await paginate(session, stmt, sort=COMMENT_SORT, scope=f"comments:{task_id}", page=page)
 
 
 async def _comment_for_write(

@@ -15,11 +15,11 @@ import datetime as dt
 import typing
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import orjson
-from fastapi import Query
+from fastapi import Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import (
     BigInteger,
@@ -47,6 +47,27 @@ CursorQuery = Annotated[
     str | None,
     Query(min_length=1, max_length=2048, description="`next_cursor` of the previous page"),
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """What a list endpoint asks of keyset pagination: the page size, the client's cursor,
+    and the server secret that signs and checks cursors."""
+
+    limit: int
+    cursor: str | None
+    key: bytes = field(repr=False)
+
+
+async def page_request(
+    request: Request, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
+) -> PageRequest:
+    """`?limit&cursor` of every list endpoint, with the app's secret (Resources.secret_key)."""
+    key: bytes = request.state.resources.secret_key
+    return PageRequest(limit=limit, cursor=cursor, key=key)
+
+
+PageDep = Annotated[PageRequest, Depends(page_request)]
 
 T = TypeVar("T")
 E = TypeVar("E")
@@ -119,14 +140,6 @@ def int_range(column: Any) -> tuple[int, int]:
     """The values an integer column can hold (a cursor beyond them would be a driver error)."""
     kind = getattr(column, "type", None)
     return next((bounds for cls, bounds in _INT_RANGES if isinstance(kind, cls)), _INT64)
-
-
-def cursor_key(session: AsyncSession) -> bytes:
-    """The server secret, from the request's resources (db.get_session puts them there)."""
-    key: bytes = session.info["resources"].secret_key
-    if not key:
-        raise RuntimeError("no secret key: Resources.secret_key is empty")
-    return key
 
 
 def _to_json(value: Any) -> Any:
@@ -203,31 +216,31 @@ def decode_cursor(
     return [_parse(v, k, n, int_bounds) for v, k, n in zip(data[1:], kinds, flags, strict=True)]
 
 
-def _page_query(
-    stmt: Select[E], sort: SortSpec, full_scope: str, limit: int, cursor: str | None, key: bytes
-) -> Select[E]:
-    if cursor is not None:
+def _page_query(stmt: Select[E], sort: SortSpec, full_scope: str, page: PageRequest) -> Select[E]:
+    if not page.key:
+        raise RuntimeError("no secret key: Resources.secret_key is empty")
+    if page.cursor is not None:
         value, row_id = decode_cursor(
-            key,
-            cursor,
+            page.key,
+            page.cursor,
             full_scope,
             [sort.kind, "uuid"],
             [sort.nullable, False],
             int_bounds=int_range(sort.column),
         )
         stmt = stmt.where(sort.after(value, row_id))
-    return stmt.order_by(*sort.order_by()).limit(limit + 1)
+    return stmt.order_by(*sort.order_by()).limit(page.limit + 1)
 
 
 def _cut(
-    rows: list[R], sort: SortSpec, full_scope: str, limit: int, key: bytes
+    rows: list[R], sort: SortSpec, full_scope: str, page: PageRequest
 ) -> tuple[list[R], str | None]:
-    if len(rows) <= limit:
+    if len(rows) <= page.limit:
         return rows, None
-    rows = rows[:limit]
+    rows = rows[: page.limit]
     last = rows[-1]
     values = [getattr(last, sort.attr), getattr(last, "id")]  # noqa: B009
-    return rows, encode_cursor(key, full_scope, values)
+    return rows, encode_cursor(page.key, full_scope, values)
 
 
 async def paginate(
@@ -236,14 +249,12 @@ async def paginate(
     *,
     sort: SortSpec,
     scope: str,
-    limit: int,
-    cursor: str | None,
+    page: PageRequest,
 ) -> tuple[list[E], str | None]:
     """One page of `stmt` (a select of one entity) in `sort` order, and the next cursor."""
     full_scope = f"{scope}:{sort.name}"
-    key = cursor_key(session)
-    stmt = _page_query(stmt, sort, full_scope, limit, cursor, key)
-    return _cut(list((await session.scalars(stmt)).all()), sort, full_scope, limit, key)
+    stmt = _page_query(stmt, sort, full_scope, page)
+    return _cut(list((await session.scalars(stmt)).all()), sort, full_scope, page)
 
 
 async def paginate_rows(
@@ -252,12 +263,10 @@ async def paginate_rows(
     *,
     sort: SortSpec,
     scope: str,
-    limit: int,
-    cursor: str | None,
+    page: PageRequest,
 ) -> tuple[list[Row[Any]], str | None]:
     """`paginate` for a select of columns (`sort.attr` and `id` among them): Core rows,
     for hot reads that skip the ORM's identity map and object construction."""
     full_scope = f"{scope}:{sort.name}"
-    key = cursor_key(session)
-    stmt = _page_query(stmt, sort, full_scope, limit, cursor, key)
-    return _cut(list((await session.execute(stmt)).all()), sort, full_scope, limit, key)
+    stmt = _page_query(stmt, sort, full_scope, page)
+    return _cut(list((await session.execute(stmt)).all()), sort, full_scope, page)

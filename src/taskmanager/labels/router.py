@@ -8,7 +8,7 @@ from fastapi import APIRouter, status
 
 from taskmanager.auth.deps import CurrentUser
 from taskmanager.db import SessionDep
-from taskmanager.kit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
+from taskmanager.kit.pagination import Page, PageDep
 from taskmanager.kit.responses import AUTHENTICATED, JSON_BODY, problems
 from taskmanager.labels import service
 from taskmanager.labels.schemas import LabelCreate, LabelRead, LabelUpdate
@@ -26,11 +26,10 @@ async def list_labels(
     project_id: uuid.UUID,
     principal: CurrentUser,
     db: SessionDep,
-    limit: LimitQuery = DEFAULT_LIMIT,
-    cursor: CursorQuery = None,
+    page: PageDep,
 ) -> Page[LabelRead]:
     labels, next_cursor = await service.list_labels(
-        db, project_id=project_id, user_id=principal.id, limit=limit, cursor=cursor
+        db, project_id=project_id, user_id=principal.id, page=page
     )
     return Page(items=[LabelRead.model_validate(x) for x in labels], next_cursor=next_cursor)
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from taskmanager.db import utcnow
 from taskmanager.errors import Conflict, NotFound
 from taskmanager.events.rows import append_row_event, delete_row
-from taskmanager.kit.pagination import SortSpec, paginate
+from taskmanager.kit.pagination import PageRequest, SortSpec, paginate
 from taskmanager.labels.models import Label
 from taskmanager.labels.schemas import LabelCreate, LabelRead, LabelUpdate
 from taskmanager.membership.access import Role, require_role, row_access
@@ -67,14 +67,11 @@ async def list_labels(
     *,
     project_id: uuid.UUID,
     user_id: uuid.UUID,
-    limit: int,
-    cursor: str | None,
+    page: PageRequest,
 ) -> tuple[list[Label], str | None]:
     await require_role(session, project_id, user_id, minimum=Role.viewer)
     stmt = select(Label).where(Label.project_id == project_id)
-    return await paginate(
-        session, stmt, sort=LABEL_SORT, scope=f"labels:{project_id}", limit=limit, cursor=cursor
-    )
+    return await paginate(session, stmt, sort=LABEL_SORT, scope=f"labels:{project_id}", page=page)
 
 
 async def _label_for_write(session: AsyncSession, label_id: uuid.UUID, user_id: uuid.UUID) -> Label:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, status
 
 from taskmanager.auth.deps import CurrentUser
 from taskmanager.db import SessionDep
-from taskmanager.kit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
+from taskmanager.kit.pagination import Page, PageDep
 from taskmanager.kit.responses import AUTHENTICATED, JSON_BODY, problems
 from taskmanager.projects import service
 from taskmanager.projects.schemas import (
@@ -46,12 +46,9 @@ async def create_project(
 async def list_projects(
     principal: CurrentUser,
     db: SessionDep,
-    limit: LimitQuery = DEFAULT_LIMIT,
-    cursor: CursorQuery = None,
+    page: PageDep,
 ) -> Page[ProjectRead]:
-    items, next_cursor = await service.list_projects(
-        db, user_id=principal.id, limit=limit, cursor=cursor
-    )
+    items, next_cursor = await service.list_projects(db, user_id=principal.id, page=page)
     return Page(items=[ProjectRead.of(view) for view in items], next_cursor=next_cursor)
 
 

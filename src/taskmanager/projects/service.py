@@ -14,7 +14,7 @@ from taskmanager.db import utcnow
 from taskmanager.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from taskmanager.events.schemas import EventName
 from taskmanager.events.service import append_event
-from taskmanager.kit.pagination import SortSpec, paginate
+from taskmanager.kit.pagination import PageRequest, SortSpec, paginate
 from taskmanager.membership.access import ProjectArchived, Role, require_role
 from taskmanager.membership.models import Membership, Project
 from taskmanager.projects.schemas import (
@@ -92,13 +92,13 @@ async def create_project(
 
 
 async def list_projects(
-    session: AsyncSession, *, user_id: uuid.UUID, limit: int, cursor: str | None
+    session: AsyncSession, *, user_id: uuid.UUID, page: PageRequest
 ) -> tuple[list[ProjectView], str | None]:
     stmt = select(Project).join(
         Membership, (Membership.project_id == Project.id) & (Membership.user_id == user_id)
     )
     projects, next_cursor = await paginate(
-        session, stmt, sort=PROJECT_SORT, scope="projects", limit=limit, cursor=cursor
+        session, stmt, sort=PROJECT_SORT, scope="projects", page=page
     )
     ids = [p.id for p in projects]
     roles: dict[uuid.UUID, str] = {}

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskmanager.errors import ValidationFailed
-from taskmanager.kit.pagination import paginate_rows
+from taskmanager.kit.pagination import PageRequest, paginate_rows
 from taskmanager.labels.models import Label
 from taskmanager.membership.access import Role, require_role
 from taskmanager.membership.models import Membership
@@ -79,8 +79,7 @@ async def list_page(
     user_id: uuid.UUID,
     filters: TaskFilters,
     sort: str,
-    limit: int,
-    cursor: str | None,
+    page: PageRequest,
 ) -> bytes:
     """One page as the JSON of `Page[TaskRead]`, byte for byte.
 
@@ -129,8 +128,7 @@ async def list_page(
             stmt,
             sort=TASK_SORTS[sort],
             scope=f"tasks:{project_id}",
-            limit=limit,
-            cursor=cursor,
+            page=page,
         )
     except ValidationFailed:
         # A bad cursor: a non-member still gets the 404 first, as when the check came first.

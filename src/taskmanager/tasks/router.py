@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response, status
 
 from taskmanager.auth.deps import CurrentUser
 from taskmanager.db import SessionDep
-from taskmanager.kit.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
+from taskmanager.kit.pagination import Page, PageDep
 from taskmanager.kit.responses import AUTHENTICATED, JSON_BODY, problems
 from taskmanager.kit.schemas import NoNul, UTCDateTimeIn
 from taskmanager.tasks import listing, service
@@ -82,6 +82,7 @@ async def list_tasks(
     project_id: uuid.UUID,
     principal: CurrentUser,
     db: SessionDep,
+    page: PageDep,
     status_: Annotated[TaskStatus | None, Query(alias="status")] = None,
     assignee_id: uuid.UUID | None = None,
     label_id: uuid.UUID | None = None,
@@ -101,8 +102,6 @@ async def list_tasks(
         ),
     ] = None,
     sort: Annotated[TaskSort, Query(description="`-` for descending; ties by id")] = "position",
-    limit: LimitQuery = DEFAULT_LIMIT,
-    cursor: CursorQuery = None,
 ) -> Response:
     filters = listing.TaskFilters(
         status=status_,
@@ -120,8 +119,7 @@ async def list_tasks(
         user_id=principal.id,
         filters=filters,
         sort=sort,
-        limit=limit,
-        cursor=cursor,
+        page=page,
     )
     return Response(content=content, media_type="application/json")
 
