@@ -75,7 +75,9 @@ def create_app(settings: Settings | None = None, *, tune_gc: bool = False) -> Fa
             secret_key=load_secret_key(settings),
         )
         from taskmanager.realtime.hub import Hub
+        from taskmanager.realtime.limits import ConnectionLimits
 
+        resources.limits = ConnectionLimits()
         resources.hub = Hub(resources, pubsub_redis=create_pubsub_redis(settings, redis))
         await resources.hub.start()
         from taskmanager.events.retention import RetentionJob

@@ -10,11 +10,11 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from taskmanager.config import Settings
-from taskmanager.realtime.limits import ConnectionLimits
 
 if TYPE_CHECKING:
     from taskmanager.events.retention import RetentionJob
     from taskmanager.realtime.hub import Hub
+    from taskmanager.realtime.limits import ConnectionLimits
 
 
 @dataclass(slots=True)
@@ -29,7 +29,7 @@ class Resources:
     secret_key: bytes = field(default=b"", repr=False)
     hub: Hub = field(init=False)
     # Live connections counted against REALTIME_MAX_CONNECTIONS(_PER_USER).
-    limits: ConnectionLimits = field(default_factory=ConnectionLimits)
+    limits: ConnectionLimits = field(init=False)
     retention: RetentionJob = field(init=False)
 
 
