@@ -25,17 +25,17 @@ from tests.server import RunningServer, run_server
 # (a statement there); PostgreSQL's BEGIN/COMMIT are protocol messages of the driver.
 EXPECTED: dict[str, dict[str, tuple[int, int, int]]] = {
     "embedded": {
-        "get_task": (3, 2, 1),
-        "list_50": (4, 2, 1),
-        "create_task": (7, 3, 2),
-        "move_task": (11, 3, 2),
+        "get_task": (2, 2, 1),
+        "list_50": (3, 2, 1),
+        "create_task": (6, 3, 2),
+        "move_task": (10, 3, 2),
         "ws_subscribe": (6, 2, 1),
     },
     "postgres": {
-        "get_task": (2, 2, 1),
-        "list_50": (2, 2, 1),
-        "create_task": (5, 3, 2),
-        "move_task": (9, 3, 2),
+        "get_task": (1, 2, 1),
+        "list_50": (1, 2, 1),
+        "create_task": (4, 3, 2),
+        "move_task": (8, 3, 2),
         "ws_subscribe": (3, 2, 1),
     },
 }

@@ -13,6 +13,7 @@ from taskmanager.auth.deps import (
     CSRF_COOKIE,
     BrowserUser,
     CurrentUser,
+    CurrentUserRow,
     LoginThrottleDep,
     SessionStoreDep,
 )
@@ -136,14 +137,15 @@ async def logout(
 
 
 @router.get("/me", responses=problems(401))
-async def me(principal: CurrentUser) -> UserRead:
-    return UserRead.model_validate(principal.user)
+async def me(user: CurrentUserRow) -> UserRead:
+    return UserRead.model_validate(user)
 
 
 @router.patch("/me/password", responses=problems(*JSON_BODY, *SESSION_WRITE))
 async def change_password(
     body: PasswordChange,
     principal: BrowserUser,
+    user: CurrentUserRow,
     request: Request,
     response: Response,
     db: SessionDep,
@@ -152,10 +154,10 @@ async def change_password(
 ) -> AuthRead:
     """Changes the password, ends every session (this one too) and starts a fresh one."""
     await service.change_password(
-        db, principal.user, current_password=body.current_password, new_password=body.new_password
+        db, user, current_password=body.current_password, new_password=body.new_password
     )
     await store.revoke_all(principal.id)
-    return await _start_session(request, response, store, settings, principal.user)
+    return await _start_session(request, response, store, settings, user)
 
 
 @router.get("/sessions", responses=problems(401))
