@@ -1,0 +1,105 @@
+"""Hot task reads as Core statements built once, their rows rendered straight to JSON bytes."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pydantic_core
+from sqlalchemy import Row, bindparam, func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from taskmanager.labels.models import Label
+from taskmanager.projects.models import Membership
+from taskmanager.tasks.models import PRIORITIES, Task, task_labels
+
+# PostgreSQL: each row carries its labels (ordered by name, as the relationship) as JSON,
+# which saves a second query or a row per label.
+LABELS_JSON = (
+    select(
+        func.json_agg(
+            aggregate_order_by(
+                func.json_build_object("id", Label.id, "name", Label.name, "color", Label.color),
+                Label.name,
+            )
+        )
+    )
+    .select_from(task_labels.join(Label, Label.id == task_labels.c.label_id))
+    .where(task_labels.c.task_id == Task.id)
+    .scalar_subquery()
+    .label("labels_json")
+)
+
+# The membership join is the permission check: a task of a project the caller is not a
+# member of (any role) is no row, exactly like a missing task.
+_READABLE = (
+    select(*Task.__table__.c)
+    .join(
+        Membership,
+        (Membership.project_id == Task.project_id)
+        & (Membership.user_id == bindparam("user_id", type_=Membership.user_id.type)),
+    )
+    .where(Task.id == bindparam("task_id", type_=Task.id.type))
+)
+# Built once per process, so each request only binds two values: SQLAlchemy's compiled
+# cache then finds the SQL (and asyncpg its prepared statement) without rebuilding anything.
+_GET_POSTGRES = _READABLE.add_columns(LABELS_JSON)
+# SQLite (3.40 has no ORDER BY inside aggregates): one row per label, in name order.
+_GET_SQLITE = (
+    _READABLE.add_columns(
+        Label.id.label("label_id"), Label.name.label("label_name"), Label.color.label("label_color")
+    )
+    .outerjoin(task_labels, task_labels.c.task_id == Task.id)
+    .outerjoin(Label, Label.id == task_labels.c.label_id)
+    .order_by(Label.name)
+)
+
+
+def task_item(row: Row[Any], labels: list[dict[str, Any]]) -> dict[str, Any]:
+    """A tasks row as the dict of `TaskRead`, keys in its field order (the JSON is compared
+    byte for byte between GET /tasks/{id} and the list, tests/tasks/test_listing.py)."""
+    return {
+        "id": row.id,
+        "project_id": row.project_id,
+        "title": row.title,
+        "description": row.description,
+        "status": row.status,
+        "priority": PRIORITIES[row.priority_rank],
+        "position": row.position,
+        "due_at": row.due_at,
+        "assignee_id": row.assignee_id,
+        "labels": labels,
+        "created_by": row.created_by,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "version": row.version,
+    }
+
+
+async def readable_task_json(
+    session: AsyncSession, *, task_id: uuid.UUID, user_id: uuid.UUID
+) -> tuple[bytes, int] | None:
+    """The JSON of `TaskRead` and the version of a task the caller may read, in one statement.
+
+    None when the task does not exist or the caller is not a member of its project.
+    """
+    conn = await session.connection()
+    params = {"task_id": task_id, "user_id": user_id}
+    if conn.dialect.name == "postgresql":
+        row = (await conn.execute(_GET_POSTGRES, params)).first()
+        if row is None:
+            return None
+        # asyncpg's json codec (set up by SQLAlchemy) has decoded it; NULL: no labels.
+        labels: list[dict[str, Any]] = row.labels_json or []
+    else:
+        rows = (await conn.execute(_GET_SQLITE, params)).all()
+        if not rows:
+            return None
+        row = rows[0]
+        labels = [
+            {"id": r.label_id, "name": r.label_name, "color": r.label_color}
+            for r in rows
+            if r.label_id is not None
+        ]
+    return pydantic_core.to_json(task_item(row, labels)), row.version
