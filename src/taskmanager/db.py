@@ -81,7 +81,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
         settings.sqlalchemy_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
-        pool_timeout=5,
+        # A spike queues for a connection (up to this long) rather than failing at once.
+        pool_timeout=settings.db_pool_timeout_seconds,
         connect_args={
             "command_timeout": 30,
             "server_settings": {"application_name": "taskmanager"},
