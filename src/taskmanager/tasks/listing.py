@@ -17,7 +17,7 @@ from taskmanager.kit.permissions import Role, require_role
 from taskmanager.labels.models import Label
 from taskmanager.projects.models import Membership
 from taskmanager.tasks.models import PRIORITY_RANK, Task, task_labels
-from taskmanager.tasks.reads import LABELS_JSON, task_item
+from taskmanager.tasks.reads import LABELS_INDEX, LABELS_JSON, TASK_COLUMNS, task_item
 from taskmanager.tasks.service import SEARCH_EXPR, TASK_SORTS
 
 
@@ -72,7 +72,7 @@ async def list_page(
     datetimes, UUIDs and escaping come out exactly as before; the dict keys are in
     TaskRead's field order (see reads.task_item).
     """
-    columns: list[Any] = [*Task.__table__.c]
+    columns: list[Any] = [*TASK_COLUMNS]
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:
         columns.append(LABELS_JSON)
@@ -122,8 +122,8 @@ async def list_page(
         await require_role(session, project_id, user_id, minimum=Role.viewer)
     if postgres:
         # asyncpg's json codec (set up by SQLAlchemy) has decoded it already; NULL: no labels.
-        labels = {row.id: row.labels_json or [] for row in rows}
+        items = [task_item(row, row[LABELS_INDEX] or []) for row in rows]
     else:
-        labels = await _labels_of(session, [row.id for row in rows])
-    items = [task_item(row, labels.get(row.id, [])) for row in rows]
+        labels = await _labels_of(session, [row[0] for row in rows])
+        items = [task_item(row, labels.get(row[0], [])) for row in rows]
     return pydantic_core.to_json({"items": items, "next_cursor": next_cursor})

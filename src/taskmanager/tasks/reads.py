@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import pydantic_core
-from sqlalchemy import Row, bindparam, func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,10 +32,31 @@ LABELS_JSON = (
     .label("labels_json")
 )
 
+# TaskRead's fields in order (priority as its rank, labels apart): `task_item` unpacks rows
+# by position, which is ~10x cheaper than by name and was most of the list's own CPU.
+_c = Task.__table__.c
+TASK_COLUMNS = (
+    _c.id,
+    _c.project_id,
+    _c.title,
+    _c.description,
+    _c.status,
+    _c.priority_rank,
+    _c.position,
+    _c.due_at,
+    _c.assignee_id,
+    _c.created_by,
+    _c.created_at,
+    _c.updated_at,
+    _c.version,
+)
+# Where a select of TASK_COLUMNS + LABELS_JSON has the labels.
+LABELS_INDEX = len(TASK_COLUMNS)
+
 # The membership join is the permission check: a task of a project the caller is not a
 # member of (any role) is no row, exactly like a missing task.
 _READABLE = (
-    select(*Task.__table__.c)
+    select(*TASK_COLUMNS)
     .join(
         Membership,
         (Membership.project_id == Task.project_id)
@@ -56,24 +78,39 @@ _GET_SQLITE = (
 )
 
 
-def task_item(row: Row[Any], labels: list[dict[str, Any]]) -> dict[str, Any]:
-    """A tasks row as the dict of `TaskRead`, keys in its field order (the JSON is compared
-    byte for byte between GET /tasks/{id} and the list, tests/tasks/test_listing.py)."""
+def task_item(row: Sequence[Any], labels: list[dict[str, Any]]) -> dict[str, Any]:
+    """A row starting with TASK_COLUMNS as the dict of `TaskRead`, keys in its field order
+    (the JSON is compared byte for byte between GET /tasks/{id} and the list)."""
+    (
+        task_id,
+        project_id,
+        title,
+        description,
+        status,
+        priority_rank,
+        position,
+        due_at,
+        assignee_id,
+        created_by,
+        created_at,
+        updated_at,
+        version,
+    ) = row[:LABELS_INDEX]
     return {
-        "id": row.id,
-        "project_id": row.project_id,
-        "title": row.title,
-        "description": row.description,
-        "status": row.status,
-        "priority": PRIORITIES[row.priority_rank],
-        "position": row.position,
-        "due_at": row.due_at,
-        "assignee_id": row.assignee_id,
+        "id": task_id,
+        "project_id": project_id,
+        "title": title,
+        "description": description,
+        "status": status,
+        "priority": PRIORITIES[priority_rank],
+        "position": position,
+        "due_at": due_at,
+        "assignee_id": assignee_id,
         "labels": labels,
-        "created_by": row.created_by,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-        "version": row.version,
+        "created_by": created_by,
+        "created_at": created_at,
+        "updated_at": updated_at,
+        "version": version,
     }
 
 
@@ -91,7 +128,7 @@ async def readable_task_json(
         if row is None:
             return None
         # asyncpg's json codec (set up by SQLAlchemy) has decoded it; NULL: no labels.
-        labels: list[dict[str, Any]] = row.labels_json or []
+        labels: list[dict[str, Any]] = row[LABELS_INDEX] or []
     else:
         rows = (await conn.execute(_GET_SQLITE, params)).all()
         if not rows:
