@@ -7,7 +7,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import pydantic_core
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +16,7 @@ from taskmanager.kit.permissions import Role, require_role
 from taskmanager.labels.models import Label
 from taskmanager.projects.models import Membership
 from taskmanager.tasks.models import PRIORITY_RANK, Task, task_labels
-from taskmanager.tasks.reads import LABELS_INDEX, LABELS_JSON, TASK_COLUMNS, task_item
+from taskmanager.tasks.reads import LABELS_INDEX, LABELS_JSON, TASK_COLUMNS, render, task_item
 from taskmanager.tasks.service import SEARCH_EXPR, TASK_SORTS
 
 
@@ -68,9 +67,9 @@ async def list_page(
 
     Validating 50 ORM objects into TaskRead and the page again was most of the list's CPU;
     the rows are already what TaskRead describes (the database enforces it), so they are
-    serialised directly. pydantic_core.to_json is the serialiser the models use, so
-    datetimes, UUIDs and escaping come out exactly as before; the dict keys are in
-    TaskRead's field order (see reads.task_item).
+    serialised directly (reads.render: the same bytes the models give, checked against the
+    create response in tests/tasks/test_tasks.py); the dict keys are in TaskRead's field
+    order (see reads.task_item).
     """
     columns: list[Any] = [*TASK_COLUMNS]
     postgres = session.get_bind().dialect.name == "postgresql"
@@ -126,4 +125,4 @@ async def list_page(
     else:
         labels = await _labels_of(session, [row[0] for row in rows])
         items = [task_item(row, labels.get(row[0], [])) for row in rows]
-    return pydantic_core.to_json({"items": items, "next_cursor": next_cursor})
+    return render({"items": items, "next_cursor": next_cursor})

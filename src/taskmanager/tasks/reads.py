@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-import pydantic_core
+import orjson
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -78,6 +78,19 @@ _GET_SQLITE = (
 )
 
 
+def _uuid_text(value: object) -> str:
+    # asyncpg's UUIDs subclass uuid.UUID, which orjson serialises only exactly.
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def render(body: Any) -> bytes:
+    """JSON bytes as FastAPI renders the models (UTC datetimes with `Z`, UUIDs as strings,
+    UTF-8 unescaped), in well under half the time of pydantic_core.to_json for a page."""
+    return orjson.dumps(body, option=orjson.OPT_UTC_Z, default=_uuid_text)
+
+
 def task_item(row: Sequence[Any], labels: list[dict[str, Any]]) -> dict[str, Any]:
     """A row starting with TASK_COLUMNS as the dict of `TaskRead`, keys in its field order
     (the JSON is compared byte for byte between GET /tasks/{id} and the list)."""
@@ -139,4 +152,4 @@ async def readable_task_json(
             for r in rows
             if r.label_id is not None
         ]
-    return pydantic_core.to_json(task_item(row, labels)), row.version
+    return render(task_item(row, labels)), row.version
