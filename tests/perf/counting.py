@@ -26,6 +26,7 @@ class Counts:
         return len(self.sql), len(self.redis), self.redis_round_trips
 
 
+@contextmanager
 def _count_redis(client: Redis, counts: Counts) -> Iterator[None]:
     """Wrap the client's command and pipeline entry points (real redis-py and fakeredis)."""
     plain = client.execute_command
@@ -67,9 +68,8 @@ def count_io(resources: Resources) -> Iterator[Counts]:
 
     engine = resources.engine.sync_engine
     event.listen(engine, "before_cursor_execute", on_execute)
-    redis_counting = contextmanager(_count_redis)(resources.redis, counts)
     try:
-        with redis_counting:
+        with _count_redis(resources.redis, counts):
             yield counts
     finally:
         event.remove(engine, "before_cursor_execute", on_execute)
