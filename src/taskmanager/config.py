@@ -135,7 +135,29 @@ class Settings(BaseSettings):
     sse_heartbeat_seconds: float = Field(
         default=15.0, gt=0, description="Interval of SSE comment heartbeats that keep proxies open."
     )
-    db_pool_size: int = Field(default=10, ge=1, description="PostgreSQL connection pool size.")
+    db_pool_size: int = Field(
+        default=20,
+        ge=1,
+        description="PostgreSQL connections per process, kept open; more concurrent "
+        "requests wait for one.",
+    )
+    db_pool_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long a request waits for a free PostgreSQL connection in a load "
+        "spike before it is a 503.",
+    )
+    redis_max_connections: int = Field(
+        default=64,
+        ge=1,
+        description="Redis connections per process (the pub/sub listener has its own). More "
+        "concurrent Redis operations wait for one instead of failing.",
+    )
+    redis_pool_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long a Redis operation waits for a free connection before it is a 503.",
+    )
     shutdown_grace_seconds: float = Field(
         default=10.0,
         ge=0,

@@ -82,8 +82,11 @@ def create_engine(settings: Settings) -> AsyncEngine:
     engine = create_async_engine(
         settings.sqlalchemy_url,
         pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
-        pool_timeout=5,
+        # No overflow: an overflow connection is closed as soon as it is checked in, so under
+        # a steady load above the pool size every request paid a new connection (TCP, SSL
+        # negotiation, start-up). A spike queues for a pooled one instead, up to the timeout.
+        max_overflow=0,
+        pool_timeout=settings.db_pool_timeout_seconds,
         # Bound values are user data: never in an exception message or a log line.
         hide_parameters=True,
         connect_args={

@@ -24,15 +24,15 @@ CSRF_COOKIE = "csrf_token"
 
 @dataclass(slots=True)
 class Principal:
-    """The authenticated caller and how they proved it."""
+    """The authenticated caller (the user's id) and how they proved it.
 
-    user: User
+    A session resolves from Redis alone: no request reads the users row just to learn who is
+    calling. The routes that show or change the row itself read it through `CurrentUserRow`.
+    """
+
+    id: uuid.UUID
     session: SessionData | None = None
     token_id: uuid.UUID | None = None
-
-    @property
-    def id(self) -> uuid.UUID:
-        return self.user.id
 
 
 def get_session_store(resources: ResourcesDep) -> SessionStore:
@@ -92,7 +92,7 @@ async def _authenticate(
         if found is None:
             raise NotAuthenticated("Invalid, expired or revoked token.")
         user, token = found
-        return Principal(user=user, token_id=token.id)
+        return Principal(id=user.id, token_id=token.id)
     session_id = request.cookies.get(cookie_name)
     if not session_id:
         raise NotAuthenticated("Log in or send 'Authorization: Bearer <token>'.")
@@ -105,11 +105,7 @@ async def _authenticate(
         # Constant-time comparison: the token is a secret the attacker is guessing.
         if not sent or not hmac.compare_digest(sent.encode(), data.csrf_token.encode()):
             raise CsrfFailed("Missing or wrong X-CSRF-Token header.")
-    session_user = await service.get_user(db, data.user_id)
-    if session_user is None:
-        await store.destroy(data)
-        raise NotAuthenticated("Session expired or ended; log in again.")
-    return Principal(user=session_user, session=data)
+    return Principal(id=data.user_id, session=data)
 
 
 async def authenticate_scope(scope: Scope) -> str:
@@ -136,5 +132,24 @@ async def require_browser_session(
     return principal
 
 
+async def get_user_row(
+    principal: Annotated[Principal, Depends(get_principal)],
+    db: SessionDep,
+    store: SessionStoreDep,
+) -> User:
+    """The caller's users row, read fresh, for the routes that return or change it.
+
+    Users are never deleted through the API; should a row vanish anyway, its session ends
+    here (a request of any other route finds no membership and so nothing to act on).
+    """
+    user = await service.get_user(db, principal.id)
+    if user is None:
+        if principal.session is not None:
+            await store.destroy(principal.session)
+        raise NotAuthenticated("Session expired or ended; log in again.")
+    return user
+
+
 CurrentUser = Annotated[Principal, Depends(get_principal)]
 BrowserUser = Annotated[Principal, Depends(require_browser_session)]
+CurrentUserRow = Annotated[User, Depends(get_user_row)]

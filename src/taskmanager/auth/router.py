@@ -13,6 +13,7 @@ from taskmanager.auth.deps import (
     CSRF_COOKIE,
     BrowserUser,
     CurrentUser,
+    CurrentUserRow,
     LoginThrottleDep,
     RegistrationThrottleDep,
     SessionStoreDep,
@@ -144,8 +145,8 @@ async def logout(
 
 
 @router.get("/me", responses=problems(401))
-async def me(principal: CurrentUser) -> UserRead:
-    return UserRead.model_validate(principal.user)
+async def me(user: CurrentUserRow) -> UserRead:
+    return UserRead.model_validate(user)
 
 
 @router.patch(
@@ -157,6 +158,7 @@ async def me(principal: CurrentUser) -> UserRead:
 async def change_password(
     body: PasswordChange,
     principal: BrowserUser,
+    user: CurrentUserRow,
     request: Request,
     response: Response,
     db: SessionDep,
@@ -169,14 +171,14 @@ async def change_password(
     Wrong current passwords count against the same budget as failed logins (429)."""
     await service.change_password(
         db,
-        principal.user,
+        user,
         throttle=throttle,
         ip=client_ip(request),
         current_password=body.current_password,
         new_password=body.new_password,
     )
     await store.revoke_all(principal.id)
-    return await _start_session(request, response, store, settings, principal.user)
+    return await _start_session(request, response, store, settings, user)
 
 
 @router.get("/sessions", responses=problems(401))

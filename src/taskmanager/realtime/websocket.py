@@ -271,8 +271,10 @@ async def _subscribe(
             )
         )
         return
+    # A read: on PostgreSQL the autocommit factory saves the BEGIN and ROLLBACK round trips.
+    factory = resources.read_session_factory or resources.session_factory
     try:
-        async with resources.session_factory() as db:
+        async with factory() as db:
             await require_role(db, project_id, connection.identity.user_id, minimum=Role.viewer)
     except AppError:
         # Not a member, or no such project: the same answer, so nothing is revealed.

@@ -7,9 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import pydantic_core
-from sqlalchemy import exists, func, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskmanager.errors import ValidationFailed
@@ -17,7 +15,8 @@ from taskmanager.kit.pagination import PageRequest, paginate_rows
 from taskmanager.labels.models import Label
 from taskmanager.membership.access import Role, require_role
 from taskmanager.membership.models import Membership
-from taskmanager.tasks.models import PRIORITIES, PRIORITY_RANK, Task, task_labels
+from taskmanager.tasks.models import PRIORITY_RANK, Task, task_labels
+from taskmanager.tasks.reads import LABELS_INDEX, LABELS_JSON, TASK_COLUMNS, render, task_item
 from taskmanager.tasks.service import SEARCH_EXPR, TASK_SORTS
 
 
@@ -34,24 +33,6 @@ class TaskFilters:
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-# PostgreSQL: each row carries its labels (ordered by name, as the relationship) as JSON,
-# which saves the second query; SQLite gets them from `_labels_of`.
-_LABELS_JSON = (
-    select(
-        func.json_agg(
-            aggregate_order_by(
-                func.json_build_object("id", Label.id, "name", Label.name, "color", Label.color),
-                Label.name,
-            )
-        )
-    )
-    .select_from(task_labels.join(Label, Label.id == task_labels.c.label_id))
-    .where(task_labels.c.task_id == Task.id)
-    .scalar_subquery()
-    .label("labels_json")
-)
 
 
 async def _labels_of(
@@ -85,14 +66,14 @@ async def list_page(
 
     Validating 50 ORM objects into TaskRead and the page again was most of the list's CPU;
     the rows are already what TaskRead describes (the database enforces it), so they are
-    serialised directly. pydantic_core.to_json is the serialiser the models use, so
-    datetimes, UUIDs and escaping come out exactly as before; the dict keys are in
-    TaskRead's field order (tests/tasks/test_listing.py compares against GET /tasks/{id}).
+    serialised directly (reads.render: the same bytes the models give, checked against the
+    create response in tests/tasks/test_tasks.py); the dict keys are in TaskRead's field
+    order (see reads.task_item).
     """
-    columns: list[Any] = [*Task.__table__.c]
+    columns: list[Any] = [*TASK_COLUMNS]
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:
-        columns.append(_LABELS_JSON)
+        columns.append(LABELS_JSON)
     # Any membership is the viewer role: the join is the permission check, and the role
     # query runs only when the page is empty (not a member: 404; a member: the empty page).
     stmt = (
@@ -138,26 +119,8 @@ async def list_page(
         await require_role(session, project_id, user_id, minimum=Role.viewer)
     if postgres:
         # asyncpg's json codec (set up by SQLAlchemy) has decoded it already; NULL: no labels.
-        labels = {row.id: row.labels_json or [] for row in rows}
+        items = [task_item(row, row[LABELS_INDEX] or []) for row in rows]
     else:
-        labels = await _labels_of(session, [row.id for row in rows])
-    items = [
-        {
-            "id": row.id,
-            "project_id": row.project_id,
-            "title": row.title,
-            "description": row.description,
-            "status": row.status,
-            "priority": PRIORITIES[row.priority_rank],
-            "position": row.position,
-            "due_at": row.due_at,
-            "assignee_id": row.assignee_id,
-            "labels": labels.get(row.id, []),
-            "created_by": row.created_by,
-            "created_at": row.created_at,
-            "updated_at": row.updated_at,
-            "version": row.version,
-        }
-        for row in rows
-    ]
-    return pydantic_core.to_json({"items": items, "next_cursor": next_cursor})
+        labels = await _labels_of(session, [row[0] for row in rows])
+        items = [task_item(row, labels.get(row[0], [])) for row in rows]
+    return render({"items": items, "next_cursor": next_cursor})

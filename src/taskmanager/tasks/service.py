@@ -20,6 +20,7 @@ from taskmanager.labels.models import Label
 from taskmanager.membership.access import Access, Role, require_role, row_access
 from taskmanager.membership.models import Membership
 from taskmanager.tasks.models import PRIORITY_RANK, Task
+from taskmanager.tasks.reads import readable_task_json
 from taskmanager.tasks.schemas import TaskCreate, TaskMove, TaskRead, TaskUpdate
 
 
@@ -158,6 +159,16 @@ async def get_task(session: AsyncSession, *, task_id: uuid.UUID, user_id: uuid.U
     if task is None:
         raise TaskNotFound()
     return task
+
+
+async def get_task_json(
+    session: AsyncSession, *, task_id: uuid.UUID, user_id: uuid.UUID
+) -> tuple[bytes, int]:
+    """The JSON of `TaskRead` and the version of a task the caller may read (one statement)."""
+    found = await readable_task_json(session, task_id=task_id, user_id=user_id)
+    if found is None:
+        raise TaskNotFound()
+    return found
 
 
 async def task_access(

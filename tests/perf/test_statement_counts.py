@@ -1,0 +1,134 @@
+"""Guard tests: SQL statements and Redis commands per hot request, exact, on each backend.
+
+Speed is measured by bench/; these numbers are what makes a request cheap or dear and they
+do not depend on the machine, so a change that adds a query or a Redis round trip to a hot
+path fails here. When a change earns a smaller number, lower it here in the same commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from taskmanager.config import Settings
+from tests import backends
+from tests.helpers import API, ApiClient, create_project, create_task
+from tests.perf.counting import Counts, count_io
+from tests.realtime.wsclient import live
+from tests.server import RunningServer, run_server
+
+# (SQL statements, Redis commands, Redis round trips) per request. SQLite counts its BEGIN
+# (a statement there); PostgreSQL's BEGIN/COMMIT are protocol messages of the driver.
+EXPECTED: dict[str, dict[str, tuple[int, int, int]]] = {
+    "embedded": {
+        "get_task": (2, 2, 1),
+        "list_50": (3, 2, 1),
+        "create_task": (6, 3, 2),
+        "move_task": (10, 3, 2),
+        "ws_subscribe": (6, 2, 1),
+    },
+    "postgres": {
+        "get_task": (1, 2, 1),
+        "list_50": (1, 2, 1),
+        "create_task": (4, 3, 2),
+        "move_task": (8, 3, 2),
+        "ws_subscribe": (3, 2, 1),
+    },
+}
+
+
+@dataclass
+class Board:
+    server: RunningServer
+    client: ApiClient
+    project_id: str
+    task_ids: list[str]
+
+
+@pytest.fixture(scope="module")
+async def board(migrated: None, make_settings: Callable[..., Settings]) -> AsyncIterator[Board]:
+    """A server of its own with no background rounds, and a project of 50 tasks."""
+    settings = make_settings(
+        realtime_check_interval_seconds=3600, event_retention_interval_seconds=0
+    )
+    async with run_server(settings) as running, ApiClient(base_url=running.base_url) as client:
+        await client.register()
+        project = await create_project(client, "Counted")
+        task_ids = [(await create_task(client, project["id"], f"T{i}"))["id"] for i in range(50)]
+        yield Board(running, client, project["id"], task_ids)
+
+
+async def _settled(counts: Counts) -> tuple[int, int, int]:
+    """The counts once nothing more arrives (work a request leaves behind is its cost too)."""
+    last = (-1, -1, -1)
+    while counts.summary() != last:
+        last = counts.summary()
+        await asyncio.sleep(0.15)
+    return last
+
+
+async def _measure(board: Board, name: str, send: Callable[[], Any]) -> None:
+    # Once untimed: first-use work (dialect set-up, a new pooled connection) is not per request.
+    await send()
+    with count_io(board.server.resources) as counts:
+        await send()
+        got = await _settled(counts)
+    expected = EXPECTED[backends.BACKEND][name]
+    assert got == expected, f"{name}: (sql, redis, round trips) = {got}\n{counts}"
+
+
+async def test_get_task(board: Board) -> None:
+    async def send() -> None:
+        response = await board.client.get(f"{API}/tasks/{board.task_ids[0]}")
+        assert response.status_code == 200, response.text
+
+    await _measure(board, "get_task", send)
+
+
+async def test_list_50(board: Board) -> None:
+    async def send() -> None:
+        response = await board.client.get(
+            f"{API}/projects/{board.project_id}/tasks", params={"limit": 50}
+        )
+        assert response.status_code == 200, response.text
+        assert len(response.json()["items"]) == 50
+
+    await _measure(board, "list_50", send)
+
+
+async def test_create_task(board: Board) -> None:
+    async def send() -> None:
+        await create_task(board.client, board.project_id, "Counted create")
+
+    await _measure(board, "create_task", send)
+
+
+async def test_move_task(board: Board) -> None:
+    async def send() -> None:
+        response = await board.client.post(
+            f"{API}/tasks/{board.task_ids[0]}/move",
+            json={"after_id": board.task_ids[10]},
+        )
+        assert response.status_code == 200, response.text
+
+    await _measure(board, "move_task", send)
+
+
+async def test_websocket_subscribe(board: Board) -> None:
+    async def send() -> None:
+        async with live(board.server.ws_url, board.client) as ws:
+            reply = await ws.subscribe(board.project_id)
+            assert reply["type"] == "subscribed", reply
+            await _let_catch_up_run()
+
+    await _measure(board, "ws_subscribe", send)
+
+
+async def _let_catch_up_run() -> None:
+    # The catch-up read a subscribe starts runs after the reply; give it its moment
+    # before the socket closes so it is counted, not cancelled half-way.
+    await asyncio.sleep(0.2)
