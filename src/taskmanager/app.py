@@ -82,6 +82,11 @@ def create_app(settings: Settings | None = None, *, tune_gc: bool = False) -> Fa
 
         resources.retention = RetentionJob(resources)
         resources.retention.start()
+        from taskmanager.jobs.worker import JobWorker
+
+        resources.jobs = JobWorker(resources)
+        if settings.jobs_in_serve:
+            resources.jobs.start()
         from taskmanager.realtime import shutdown
 
         restore_signals = shutdown.install(resources.hub)
@@ -92,6 +97,7 @@ def create_app(settings: Settings | None = None, *, tune_gc: bool = False) -> Fa
         finally:
             restore_signals()
             await resources.retention.stop()
+            await resources.jobs.stop()
             await resources.hub.stop()
             await redis.aclose()
             await engine.dispose()

@@ -1,4 +1,4 @@
-"""The `taskmanager` command: serve, migrate, seed, openapi."""
+"""The `taskmanager` command: serve, worker, migrate, seed, openapi."""
 
 from __future__ import annotations
 
@@ -153,6 +153,22 @@ def _seed(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(_args: argparse.Namespace) -> int:
+    import asyncio
+
+    from taskmanager.jobs.standalone import run_worker
+    from taskmanager.logs import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    if settings.is_sqlite:
+        from taskmanager.migrations.runner import upgrade_to_head
+
+        upgrade_to_head(settings)
+    asyncio.run(run_worker(settings))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="taskmanager", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -172,6 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("seed", help="create demo users, projects and tasks").set_defaults(
         func=_seed
     )
+    commands.add_parser(
+        "worker", help="run background jobs (mail) without serving HTTP; see JOBS_IN_SERVE"
+    ).set_defaults(func=_worker)
     commands.add_parser("openapi", help="print the OpenAPI spec as JSON").set_defaults(
         func=_openapi
     )

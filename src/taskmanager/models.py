@@ -4,6 +4,7 @@ from taskmanager.auth.models import ApiToken, User
 from taskmanager.comments.models import Comment
 from taskmanager.db import Base
 from taskmanager.events.models import Event
+from taskmanager.jobs.models import Job
 from taskmanager.labels.models import Label
 from taskmanager.projects.models import Membership, Project
 from taskmanager.tasks.models import Task, task_labels
@@ -13,6 +14,7 @@ __all__ = [
     "Base",
     "Comment",
     "Event",
+    "Job",
     "Label",
     "Membership",
     "Project",

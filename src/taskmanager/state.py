@@ -13,6 +13,7 @@ from taskmanager.config import Settings
 
 if TYPE_CHECKING:
     from taskmanager.events.retention import RetentionJob
+    from taskmanager.jobs.worker import JobWorker
     from taskmanager.realtime.hub import Hub
 
 
@@ -26,6 +27,8 @@ class Resources:
     read_session_factory: async_sessionmaker[AsyncSession] | None = None
     hub: Hub = field(init=False)
     retention: RetentionJob = field(init=False)
+    # The in-process job worker (None until the lifespan makes it, e.g. in scripts).
+    jobs: JobWorker | None = None
 
 
 class AppState(TypedDict):

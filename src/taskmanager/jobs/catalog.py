@@ -1,0 +1,12 @@
+"""Every module that registers job handlers, imported once before a worker starts."""
+
+from __future__ import annotations
+
+import importlib
+
+HANDLER_MODULES = ("taskmanager.mail.jobs",)
+
+
+def load() -> None:
+    for name in HANDLER_MODULES:
+        importlib.import_module(name)
