@@ -20,6 +20,7 @@ from taskmanager.migrations.runner import upgrade_to_head
 from taskmanager.state import Resources
 from tests import backends
 from tests.processes import migrated_database
+from tests.server import RunningServer, run_server
 
 
 @asynccontextmanager
@@ -60,3 +61,22 @@ async def clear_jobs(resources: Resources) -> None:
     async with resources.session_factory() as session:
         await session.execute(delete(Job))
         await session.commit()
+
+
+@asynccontextmanager
+async def isolated_server(
+    backend: backends.Backend, make_settings: Callable[..., Settings], **overrides: Any
+) -> AsyncIterator[RunningServer]:
+    """A real server (with its job worker) on a database of its own, so that what its
+    worker does (say, send through a test SMTP server) is not taken by another's."""
+    data_dir = Path(tempfile.mkdtemp(prefix="tm-iso-"))
+    if backend.is_postgres:
+        async with (
+            migrated_database() as url,
+            run_server(make_settings(database_url=url, data_dir=data_dir, **overrides)) as running,
+        ):
+            yield running
+    else:
+        settings = make_settings(database_url=None, redis_url=None, data_dir=data_dir, **overrides)
+        async with run_server(settings) as running:
+            yield running

@@ -56,8 +56,15 @@ class _Collect:
 class Mailbox:
     """Mail that arrived, from an SMTP server or an outbox directory; waits for it."""
 
-    def __init__(self, *, smtp: _Collect | None = None, outbox: Path | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        smtp: _Collect | None = None,
+        outbox: Path | None = None,
+        controller: Controller | None = None,
+    ) -> None:
         self._smtp = smtp
+        self.controller = controller
         self._outbox = outbox
         self._seen_files: set[str] = set()
 
@@ -100,7 +107,9 @@ def smtp_server(**kwargs: Any) -> Iterator[tuple[Mailbox, int]]:
     port = free_port()
     controller = Controller(collect, hostname="127.0.0.1", port=port, **kwargs)
     controller.start()
+    mailbox = Mailbox(smtp=collect, controller=controller)
     try:
-        yield Mailbox(smtp=collect), port
+        yield mailbox, port
     finally:
-        controller.stop()
+        if mailbox.controller is not None:
+            mailbox.controller.stop()

@@ -143,6 +143,7 @@ def create_app(settings: Settings | None = None, *, tune_gc: bool = False) -> Fa
 
 
 def _include_routers(app: FastAPI) -> None:
+    from taskmanager.accounts.router import router as accounts_router
     from taskmanager.auth.router import router as auth_router
     from taskmanager.comments.router import router as comments_router
     from taskmanager.events.router import router as events_router
@@ -157,6 +158,7 @@ def _include_routers(app: FastAPI) -> None:
     include_router(app, health_router)
     include_router(app, metrics_router)
     include_router(app, auth_router, prefix="/api/v1")
+    include_router(app, accounts_router, prefix="/api/v1")
     include_router(app, websocket_router, prefix="/api/v1")
     include_router(app, sse_router, prefix="/api/v1")
     for router in (projects_router, tasks_router, labels_router, comments_router, events_router):

@@ -1,5 +1,6 @@
 """Imports every feature's models so that metadata (and Alembic) sees all tables."""
 
+from taskmanager.accounts.models import EmailToken
 from taskmanager.auth.models import ApiToken, User
 from taskmanager.comments.models import Comment
 from taskmanager.db import Base
@@ -13,6 +14,7 @@ __all__ = [
     "ApiToken",
     "Base",
     "Comment",
+    "EmailToken",
     "Event",
     "Job",
     "Label",

@@ -54,6 +54,7 @@ _USER = {
     "id": USER_ID,
     "email": "ada@example.com",
     "display_name": "Ada",
+    "email_verified": True,
     "created_at": CREATED_AT,
 }
 
@@ -64,6 +65,7 @@ class UserRead(BaseModel):
     id: uuid.UUID
     email: str
     display_name: str
+    email_verified: bool
     created_at: dt.datetime
 
 

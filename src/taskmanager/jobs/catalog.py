@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-HANDLER_MODULES = ("taskmanager.mail.jobs",)
+HANDLER_MODULES = ("taskmanager.mail.jobs", "taskmanager.accounts.mails")
 
 
 def load() -> None:

@@ -6,6 +6,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 if TYPE_CHECKING:
     from taskmanager.state import Resources
 
@@ -17,6 +19,15 @@ class JobContext:
     resources: Resources
     job_id: str
     attempt: int
+
+
+async def open_session(resources: Resources) -> AsyncSession:
+    """A session for a job's own transaction (a write one: SQLite takes its lock first)."""
+    session = resources.session_factory()
+    session.info["resources"] = resources  # lets enqueue() wake the local worker
+    if resources.settings.is_sqlite:
+        await session.connection(execution_options={"sqlite_immediate": True})
+    return session
 
 
 Handler = Callable[[JobContext, dict[str, Any]], Awaitable[None]]

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskmanager.db import utcnow
 from taskmanager.jobs import catalog
@@ -25,7 +24,7 @@ from taskmanager.jobs.metrics import (
     JOBS_QUEUED,
 )
 from taskmanager.jobs.models import FAILED, QUEUED, Job
-from taskmanager.jobs.registry import JobContext, PermanentJobError, lookup
+from taskmanager.jobs.registry import JobContext, PermanentJobError, lookup, open_session
 from taskmanager.state import Resources
 
 logger = logging.getLogger("taskmanager.jobs")
@@ -110,13 +109,6 @@ class JobWorker:
             await self._count()
         return len(jobs)
 
-    async def _session(self) -> AsyncSession:
-        session = self.resources.session_factory()
-        session.info["resources"] = self.resources
-        if self.settings.is_sqlite:
-            await session.connection(execution_options={"sqlite_immediate": True})
-        return session
-
     async def _claim(self) -> list[Claimed]:
         now = utcnow()
         due = (
@@ -140,7 +132,7 @@ class JobWorker:
             .returning(Job.id, Job.kind, Job.payload, Job.attempts, Job.run_at)
             .execution_options(synchronize_session=False)
         )
-        async with await self._session() as session:
+        async with await open_session(self.resources) as session:
             rows = (await session.execute(stmt)).all()
             await session.commit()
         return [Claimed(*row) for row in rows]
@@ -160,7 +152,7 @@ class JobWorker:
         else:
             JOB_DURATION.labels(job.kind).observe(time.monotonic() - started)
             JOB_RUNS.labels(job.kind, "done").inc()
-            async with await self._session() as session:
+            async with await open_session(self.resources) as session:
                 await session.execute(delete(Job).where(Job.id == job.id))
                 await session.commit()
 
@@ -185,13 +177,13 @@ class JobWorker:
                 "job failed; retrying later",
                 extra={"job_id": str(job.id), "kind": job.kind, "error": error},
             )
-        async with await self._session() as session:
+        async with await open_session(self.resources) as session:
             await session.execute(update(Job).where(Job.id == job.id).values(**values))
             await session.commit()
 
     async def _count(self) -> None:
         async with self.resources.session_factory() as session:
             rows = await session.execute(select(Job.status, func.count()).group_by(Job.status))
-            counts: dict[str, int] = dict(rows)
+            counts: dict[str, int] = {str(row[0]): int(row[1]) for row in rows.all()}
         JOBS_QUEUED.set(counts.get(QUEUED, 0))
         JOBS_FAILED_TOTAL.set(counts.get(FAILED, 0))

@@ -285,7 +285,7 @@ async def remove_member(
         raise Forbidden("Only the owner can remove an admin.")
     await session.delete(membership)
     await session.flush()
-    await _unassign(session, project_id=project_id, user_id=member_id, actor_id=user_id)
+    await unassign_tasks(session, project_id=project_id, user_id=member_id, actor_id=user_id)
     await append_event(
         session,
         project_id=project_id,
@@ -295,7 +295,7 @@ async def remove_member(
     )
 
 
-async def _unassign(
+async def unassign_tasks(
     session: AsyncSession, *, project_id: uuid.UUID, user_id: uuid.UUID, actor_id: uuid.UUID
 ) -> None:
     tasks = (
