@@ -66,14 +66,17 @@ class Mailbox:
         self._smtp = smtp
         self.controller = controller
         self._outbox = outbox
-        self._seen_files: set[str] = set()
+        self._parsed: dict[str, EmailMessage] = {}  # outbox files are written once
 
     def all(self) -> list[EmailMessage]:
         if self._smtp is not None:
             return list(self._smtp.messages)
         assert self._outbox is not None
         files = sorted(self._outbox.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)
-        return [parse(path.read_bytes()) for path in files]
+        for path in files:
+            if path.name not in self._parsed:
+                self._parsed[path.name] = parse(path.read_bytes())
+        return [self._parsed[path.name] for path in files]
 
     def to(self, address: str, subject: str | None = None) -> list[EmailMessage]:
         return [

@@ -148,6 +148,7 @@ def _include_routers(app: FastAPI) -> None:
     from taskmanager.comments.router import router as comments_router
     from taskmanager.events.router import router as events_router
     from taskmanager.health.router import router as health_router
+    from taskmanager.invitations.router import router as invitations_router
     from taskmanager.labels.router import router as labels_router
     from taskmanager.observability.router import router as metrics_router
     from taskmanager.projects.router import router as projects_router
@@ -161,5 +162,12 @@ def _include_routers(app: FastAPI) -> None:
     include_router(app, accounts_router, prefix="/api/v1")
     include_router(app, websocket_router, prefix="/api/v1")
     include_router(app, sse_router, prefix="/api/v1")
-    for router in (projects_router, tasks_router, labels_router, comments_router, events_router):
+    for router in (
+        projects_router,
+        invitations_router,
+        tasks_router,
+        labels_router,
+        comments_router,
+        events_router,
+    ):
         include_router(app, router, prefix="/api/v1")

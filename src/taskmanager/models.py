@@ -5,6 +5,7 @@ from taskmanager.auth.models import ApiToken, User
 from taskmanager.comments.models import Comment
 from taskmanager.db import Base
 from taskmanager.events.models import Event
+from taskmanager.invitations.models import Invitation
 from taskmanager.jobs.models import Job
 from taskmanager.labels.models import Label
 from taskmanager.projects.models import Membership, Project
@@ -16,6 +17,7 @@ __all__ = [
     "Comment",
     "EmailToken",
     "Event",
+    "Invitation",
     "Job",
     "Label",
     "Membership",

@@ -46,7 +46,7 @@ async def test_deleting_keeps_comments_and_unassigns_tasks_with_events(
     await leaver.register()
     project = await create_project(owner, "Shared")
     pid = project["id"]
-    await add_member(owner, pid, leaver.email, "member")
+    await add_member(owner, pid, leaver, "member")
     task = await create_task(owner, pid, "Theirs", assignee_id=leaver.user["id"])
     comment = await leaver.post(f"{API}/tasks/{task['id']}/comments", json={"body": "bye all"})
     assert comment.status_code == 201

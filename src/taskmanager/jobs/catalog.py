@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import importlib
 
-HANDLER_MODULES = ("taskmanager.mail.jobs", "taskmanager.accounts.mails")
+HANDLER_MODULES = (
+    "taskmanager.mail.jobs",
+    "taskmanager.accounts.mails",
+    "taskmanager.invitations.mails",
+)
 
 
 def load() -> None:

@@ -9,7 +9,6 @@ from typing import Annotated, Literal
 from pydantic import (
     BaseModel,
     ConfigDict,
-    EmailStr,
     Field,
     StrictBool,
     StringConstraints,
@@ -109,15 +108,6 @@ class MemberRead(BaseModel):
 
     user: UserSummary
     role: Role
-
-
-class MemberCreate(StrictModel):
-    email: EmailStr = Field(max_length=320)
-    role: AssignableRole = "member"
-
-    model_config = ConfigDict(
-        json_schema_extra=examples({"email": "grace@example.com", "role": "member"})
-    )
 
 
 class MemberUpdate(StrictModel):

@@ -17,7 +17,6 @@ from taskmanager.kit.pagination import SortSpec, paginate
 from taskmanager.kit.permissions import ProjectArchived, Role, require_role
 from taskmanager.projects.models import Membership, Project
 from taskmanager.projects.schemas import (
-    MemberCreate,
     MemberRead,
     MemberUpdate,
     Progress,
@@ -203,34 +202,6 @@ async def _membership(
         .options(selectinload(Membership.user))
     )
     return found
-
-
-async def add_member(
-    session: AsyncSession, *, project_id: uuid.UUID, user_id: uuid.UUID, data: MemberCreate
-) -> MemberRead:
-    access = await require_role(
-        session, project_id, user_id, minimum=Role.admin, write=True, allow_archived=True
-    )
-    if data.role == Role.admin and access.role != Role.owner:
-        raise Forbidden("Only the owner can grant the admin role.")
-    user = await session.scalar(select(User).where(User.email == data.email.strip().lower()))
-    if user is None:
-        raise ValidationFailed.field(("body", "email"), "No user has this e-mail address.")
-    if await _membership(session, project_id, user.id) is not None:
-        raise MemberExists()
-    membership = Membership(project_id=project_id, user_id=user.id, role=data.role)
-    session.add(membership)
-    await session.flush()
-    membership.user = user
-    read = member_read(membership)
-    await append_event(
-        session,
-        project_id=project_id,
-        name="member.added",
-        actor_id=user_id,
-        data=read.model_dump(mode="json"),
-    )
-    return read
 
 
 async def update_member(
