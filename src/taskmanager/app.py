@@ -151,6 +151,7 @@ def _include_routers(app: FastAPI) -> None:
     from taskmanager.invitations.router import router as invitations_router
     from taskmanager.labels.router import router as labels_router
     from taskmanager.observability.router import router as metrics_router
+    from taskmanager.oidc.router import router as oidc_router
     from taskmanager.projects.router import router as projects_router
     from taskmanager.realtime.sse import router as sse_router
     from taskmanager.realtime.websocket import router as websocket_router
@@ -160,6 +161,7 @@ def _include_routers(app: FastAPI) -> None:
     include_router(app, metrics_router)
     include_router(app, auth_router, prefix="/api/v1")
     include_router(app, accounts_router, prefix="/api/v1")
+    include_router(app, oidc_router, prefix="/api/v1")
     include_router(app, websocket_router, prefix="/api/v1")
     include_router(app, sse_router, prefix="/api/v1")
     for router in (

@@ -37,6 +37,7 @@ def load_settings() -> Settings:
                 if isinstance(value, str | int | float)
                 and "URL" not in name
                 and "TOKEN" not in name  # never echo a secret
+                and "OIDC" not in name
                 else ""
             )
             print(f"  {name}: {error['msg']}{shown}", file=sys.stderr)

@@ -8,8 +8,21 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class OidcProvider(BaseModel):
+    """One OpenID Connect identity provider users may sign in with."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
+    display_name: str = Field(min_length=1, max_length=60)
+    issuer: str = Field(pattern=r"^https?://\S+$")
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr
+    scopes: list[str] = Field(default_factory=lambda: ["openid", "email", "profile"])
 
 
 class Settings(BaseSettings):
@@ -176,6 +189,23 @@ class Settings(BaseSettings):
     password_reset_max_per_ip_per_hour: int = Field(
         default=30, ge=1, description="Password reset requests per client address per hour."
     )
+    oidc_providers: list[OidcProvider] = Field(
+        default_factory=list,
+        description="OpenID Connect sign-in providers, a JSON list of {name, display_name, "
+        "issuer, client_id, client_secret, scopes}. Register PUBLIC_BASE_URL"
+        "/api/v1/auth/oidc/<name>/callback as the redirect URI at each.",
+    )
+
+    @field_validator("oidc_providers")
+    @classmethod
+    def _check_providers(cls, value: list[OidcProvider]) -> list[OidcProvider]:
+        names = [p.name for p in value]
+        if len(set(names)) != len(names):
+            raise ValueError("provider names must be unique")
+        for provider in value:
+            if "openid" not in provider.scopes:
+                raise ValueError(f"{provider.name}: scopes must include openid")
+        return value
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

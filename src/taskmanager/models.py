@@ -8,6 +8,7 @@ from taskmanager.events.models import Event
 from taskmanager.invitations.models import Invitation
 from taskmanager.jobs.models import Job
 from taskmanager.labels.models import Label
+from taskmanager.oidc.models import OidcIdentity
 from taskmanager.projects.models import Membership, Project
 from taskmanager.tasks.models import Task, task_labels
 
@@ -21,6 +22,7 @@ __all__ = [
     "Job",
     "Label",
     "Membership",
+    "OidcIdentity",
     "Project",
     "Task",
     "User",

@@ -205,6 +205,23 @@ function initProfile() {
   });
 }
 
+// --- sign-in providers -------------------------------------------------------------------
+
+/** "Sign in with <provider>": a plain link; the server runs the OpenID Connect flow. */
+async function renderProviders() {
+  let providers = [];
+  try {
+    providers = await api.providers();
+  } catch {
+    return;
+  }
+  $('#providers').replaceChildren(...providers.map((p) => h('a', {
+    class: 'button provider',
+    href: `/api/v1/auth/oidc/${encodeURIComponent(p.name)}/login`,
+    text: `Sign in with ${p.display_name}`,
+  })));
+}
+
 // --- lifecycle ------------------------------------------------------------------------------
 
 /** hooks: projectJoined(projectId?), userChanged(user), passwordChanged(user), signedOut(msg) */
@@ -214,6 +231,7 @@ export function initAccount(appHooks) {
   $('#forgot-cancel').addEventListener('click', () => showAuthForm('login'));
   $('#forgot-form').addEventListener('submit', sendReset);
   initProfile();
+  renderProviders();
   // Invitations sent while the board is open show up without a reload.
   window.addEventListener('focus', refreshInbox);
 }

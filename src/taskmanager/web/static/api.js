@@ -109,6 +109,7 @@ export const api = {
   login: (body) => request('POST', '/auth/login', { body, expected: [401, 422, 429] }),
   logout: () => request('POST', '/auth/logout'),
   me: () => request('GET', '/auth/me'),
+  providers: () => request('GET', '/auth/providers'),
   updateMe: (body) => request('PATCH', '/auth/me', { body, expected: [422] }),
   changePassword: (body) => request('PATCH', '/auth/me/password', { body, expected: [422, 429] }),
   changeEmail: (body) => request('POST', '/auth/me/email', { body, expected: [409, 422, 429] }),

@@ -1,0 +1,80 @@
+"""A real OpenID Provider (npm's oidc-provider under Node.js) and a server configured to
+sign in with it. `make test` installs the provider (`npm ci` in tests/oidc/provider)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+from collections.abc import AsyncIterator, Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from taskmanager.config import Settings
+from tests import backends
+from tests.processes import free_port
+from tests.server import RunningServer, run_server
+
+PROVIDER_DIR = Path(__file__).parent / "provider"
+PUBLIC = "http://tm.test"  # the browser never goes there: the tests carry the redirect over
+CALLBACK = f"{PUBLIC}/api/v1/auth/oidc/test/callback"
+CLIENT_SECRET = "test-client-secret-0123456789"
+
+
+@dataclass(frozen=True)
+class Provider:
+    issuer: str
+
+
+@pytest.fixture(scope="module")
+async def provider() -> AsyncIterator[Provider]:
+    node = shutil.which("node")
+    installed = (PROVIDER_DIR / "node_modules" / "oidc-provider").is_dir()
+    if node is None or not installed:
+        reason = "OIDC tests need Node.js 20+ and `make oidc-provider` (npm ci)"
+        if backends.IN_CI:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        node,
+        str(PROVIDER_DIR / "provider.mjs"),
+        str(port),
+        CALLBACK,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(proc.stdout.readline(), timeout=60)
+        assert line.strip() == b"ready", line
+        yield Provider(issuer=f"http://127.0.0.1:{port}")
+    finally:
+        with suppress(ProcessLookupError):
+            proc.terminate()
+        await proc.wait()
+
+
+@pytest.fixture(scope="module")
+async def app(
+    provider: Provider, make_settings: Callable[..., Settings], migrated: None
+) -> AsyncIterator[RunningServer]:
+    providers = [
+        {
+            "name": "test",
+            "display_name": "Test ID",
+            "issuer": provider.issuer,
+            "client_id": "taskmanager",
+            "client_secret": CLIENT_SECRET,
+            "scopes": ["openid", "email", "profile"],
+        }
+    ]
+    settings = make_settings(
+        public_base_url=PUBLIC, oidc_providers=json.loads(json.dumps(providers))
+    )
+    async with run_server(settings) as running:
+        yield running
