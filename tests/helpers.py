@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from types import MappingProxyType
 from typing import Any
 
@@ -52,6 +53,21 @@ class ApiClient(httpx.AsyncClient):
         assert response.status_code == 200, response.text
         self.email = email
         return self.remember_login(response)
+
+
+@asynccontextmanager
+async def client_factory(base_url: str) -> AsyncIterator[Callable[[], ApiClient]]:
+    """Makes any number of independent clients (own cookie jars), closed at the end."""
+    clients: list[ApiClient] = []
+
+    def factory() -> ApiClient:
+        c = ApiClient(base_url=base_url, timeout=30)
+        clients.append(c)
+        return c
+
+    yield factory
+    for c in clients:
+        await c.aclose()
 
 
 def assert_problem(

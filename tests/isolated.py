@@ -24,21 +24,29 @@ from tests.server import RunningServer, run_server
 
 
 @asynccontextmanager
-async def isolated_resources(
+async def isolated_settings(
     backend: backends.Backend, make_settings: Callable[..., Settings], **overrides: Any
-) -> AsyncIterator[Resources]:
-    data_dir = Path(tempfile.mkdtemp(prefix="tm-jobs-"))
+) -> AsyncIterator[Settings]:
+    """Settings for a fresh, migrated database (and data directory) of their own."""
+    data_dir = Path(tempfile.mkdtemp(prefix="tm-iso-"))
     if backend.is_postgres:
-        async with (
-            migrated_database() as url,
-            _resources(make_settings(database_url=url, data_dir=data_dir, **overrides)) as r,
-        ):
-            yield r
+        async with migrated_database() as url:
+            yield make_settings(database_url=url, data_dir=data_dir, **overrides)
     else:
         settings = make_settings(database_url=None, redis_url=None, data_dir=data_dir, **overrides)
         await asyncio.to_thread(upgrade_to_head, settings)
-        async with _resources(settings) as r:
-            yield r
+        yield settings
+
+
+@asynccontextmanager
+async def isolated_resources(
+    backend: backends.Backend, make_settings: Callable[..., Settings], **overrides: Any
+) -> AsyncIterator[Resources]:
+    async with (
+        isolated_settings(backend, make_settings, **overrides) as settings,
+        _resources(settings) as resources,
+    ):
+        yield resources
 
 
 @asynccontextmanager
@@ -69,14 +77,8 @@ async def isolated_server(
 ) -> AsyncIterator[RunningServer]:
     """A real server (with its job worker) on a database of its own, so that what its
     worker does (say, send through a test SMTP server) is not taken by another's."""
-    data_dir = Path(tempfile.mkdtemp(prefix="tm-iso-"))
-    if backend.is_postgres:
-        async with (
-            migrated_database() as url,
-            run_server(make_settings(database_url=url, data_dir=data_dir, **overrides)) as running,
-        ):
-            yield running
-    else:
-        settings = make_settings(database_url=None, redis_url=None, data_dir=data_dir, **overrides)
-        async with run_server(settings) as running:
-            yield running
+    async with (
+        isolated_settings(backend, make_settings, **overrides) as settings,
+        run_server(settings) as running,
+    ):
+        yield running

@@ -8,7 +8,7 @@ import pytest
 
 from taskmanager.config import Settings
 from tests import backends
-from tests.helpers import ApiClient
+from tests.helpers import ApiClient, client_factory
 from tests.isolated import isolated_server
 from tests.mailbox import Mailbox, smtp_server
 from tests.server import RunningServer
@@ -44,13 +44,5 @@ async def app(
 
 @pytest.fixture
 async def new_client(app: RunningServer) -> AsyncIterator[Callable[[], ApiClient]]:
-    clients: list[ApiClient] = []
-
-    def make() -> ApiClient:
-        c = ApiClient(base_url=app.base_url, timeout=30)
-        clients.append(c)
-        return c
-
-    yield make
-    for c in clients:
-        await c.aclose()
+    async with client_factory(app.base_url) as make:
+        yield make

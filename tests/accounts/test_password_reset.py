@@ -52,7 +52,9 @@ async def test_the_answer_is_the_same_for_known_and_unknown_emails(
             assert (response.status_code, response.content) == (202, b"{}")
     # Both do the same work (a throttle count and a queued job); nothing to tell them by.
     assert abs(statistics.median(known) - statistics.median(unknown)) < 0.1
-    await _reset_token(mailbox, user.email, count=3)
+    # (Three requests at once: the worker may run them together, and only the newest
+    # request's job mails a link; at least one does.)
+    await _reset_token(mailbox, user.email)
     assert mailbox.to("nobody") == []
 
 

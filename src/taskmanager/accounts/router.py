@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi import APIRouter, Body, Request, Response, status
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskmanager.accounts import service
 from taskmanager.accounts.schemas import (
@@ -18,6 +22,8 @@ from taskmanager.accounts.throttle import MailThrottle
 from taskmanager.auth.deps import BrowserUser, CurrentUser, LoginThrottleDep, SessionStoreDep
 from taskmanager.auth.router import _clear_cookies, client_ip
 from taskmanager.auth.schemas import UserRead
+from taskmanager.auth.sessions import SessionStore
+from taskmanager.config import Settings
 from taskmanager.db import SessionDep, after_commit
 from taskmanager.kit.responses import JSON_BODY, problems
 from taskmanager.state import RedisDep, SettingsDep
@@ -30,6 +36,27 @@ REAUTH_NOTE = (
 )
 
 
+def _end_sessions_after_commit(db: AsyncSession, store: SessionStore, user_id: uuid.UUID) -> None:
+    """Every session of the user ends once the change is committed (not if it fails)."""
+
+    async def end_sessions() -> None:
+        await store.revoke_all(user_id)
+
+    after_commit(db, end_sessions)
+
+
+async def _throttle(
+    redis: Redis, settings: Settings, request: Request, *, scope: str, key: str
+) -> None:
+    """Mail-sending requests: limited per address (or user) and per client, hourly."""
+    await MailThrottle(redis, scope=scope).hit(
+        [
+            (key, settings.password_reset_max_per_email_per_hour),
+            (f"ip:{client_ip(request)}", settings.password_reset_max_per_ip_per_hour),
+        ]
+    )
+
+
 @router.post(
     "/password-reset",
     status_code=status.HTTP_202_ACCEPTED,
@@ -38,7 +65,7 @@ REAUTH_NOTE = (
     "e-mail; if one does, a link to `/reset-password#token=...` (valid once, for "
     "PASSWORD_RESET_TTL_MINUTES) is mailed, and it voids any earlier link. Throttled per "
     "e-mail address and per client (429).",
-    responses=problems(*JSON_BODY, 429),
+    responses=problems(*JSON_BODY, 409, 429),
 )
 async def request_password_reset(
     body: PasswordResetRequest,
@@ -47,12 +74,7 @@ async def request_password_reset(
     redis: RedisDep,
     settings: SettingsDep,
 ) -> Accepted:
-    await MailThrottle(redis, scope="reset").hit(
-        [
-            (f"email:{body.email.lower()}", settings.password_reset_max_per_email_per_hour),
-            (f"ip:{client_ip(request)}", settings.password_reset_max_per_ip_per_hour),
-        ]
-    )
+    await _throttle(redis, settings, request, scope="reset", key=f"email:{body.email.lower()}")
     await service.request_password_reset(db, email=body.email)
     return Accepted()
 
@@ -64,7 +86,7 @@ async def request_password_reset(
     description="Every session of the account ends (no one is logged in by this) and a "
     "notice is mailed. A bad, used or expired token is a 400 with code `invalid_token`; a "
     "too weak password is a 422 and leaves the token usable.",
-    responses=problems(*JSON_BODY, notes=TOKEN_NOTE),
+    responses=problems(*JSON_BODY, 409, notes=TOKEN_NOTE),
 )
 async def confirm_password_reset(
     body: PasswordResetConfirm, db: SessionDep, store: SessionStoreDep
@@ -72,12 +94,7 @@ async def confirm_password_reset(
     user = await service.confirm_password_reset(
         db, token=body.token, new_password=body.new_password
     )
-    user_id = user.id
-
-    async def end_sessions() -> None:
-        await store.revoke_all(user_id)
-
-    after_commit(db, end_sessions)
+    _end_sessions_after_commit(db, store, user.id)
 
 
 @router.post(
@@ -99,18 +116,13 @@ async def verify_email(body: TokenBody, db: SessionDep) -> None:
     summary="Mail a new verification link to my e-mail",
     description="202 `{}`; nothing is sent when the address is verified already. "
     "Throttled like password reset requests (429).",
-    responses=problems(401, 403, 429),
+    responses=problems(401, 403, 409, 429),
 )
 async def resend_verification(
     principal: CurrentUser, request: Request, db: SessionDep, redis: RedisDep, settings: SettingsDep
 ) -> Accepted:
     user = principal.user
-    await MailThrottle(redis, scope="verify").hit(
-        [
-            (f"user:{user.id}", settings.password_reset_max_per_email_per_hour),
-            (f"ip:{client_ip(request)}", settings.password_reset_max_per_ip_per_hour),
-        ]
-    )
+    await _throttle(redis, settings, request, scope="verify", key=f"user:{user.id}")
     if not user.email_verified:
         await service.request_verification(db, user, email=user.email)
     return Accepted()
@@ -173,9 +185,5 @@ async def delete_account(
     await service.delete_account(
         db, principal.user, password=body.password, throttle=throttle, ip=client_ip(request)
     )
-
-    async def end_sessions() -> None:
-        await store.revoke_all(user_id)
-
-    after_commit(db, end_sessions)
+    _end_sessions_after_commit(db, store, user_id)
     _clear_cookies(response, settings)

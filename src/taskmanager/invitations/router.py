@@ -23,7 +23,7 @@ router = APIRouter(tags=["invitations"], responses=problems(*AUTHENTICATED))
     description="201 with the invitation, the same whether or not the address has an "
     "account; a link to `/invitations#token=...` is mailed. A new invitation of the same "
     "address replaces a pending one. Only the owner may invite admins. Expires in 7 days.",
-    responses=problems(*JSON_BODY, 403, 404),
+    responses=problems(*JSON_BODY, 403, 404, 409),
 )
 async def invite(
     project_id: uuid.UUID, body: InvitationCreate, principal: CurrentUser, db: SessionDep

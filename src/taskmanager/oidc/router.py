@@ -43,7 +43,7 @@ async def providers(settings: SettingsDep) -> list[ProviderRead]:
     summary="Start signing in with a provider (302 to it)",
     description="Code flow with PKCE (S256), state and nonce; the state is also bound to "
     "this browser by a short-lived cookie.",
-    responses=problems(404, notes={404: "No such provider"}),
+    responses=problems(404, 422, notes={404: "No such provider"}),
 )
 async def login(name: str, redis: RedisDep, settings: SettingsDep) -> RedirectResponse:
     provider = service.provider_named(settings, name)
