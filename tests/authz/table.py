@@ -190,6 +190,12 @@ MATRIX: dict[str, Row] = {
     "GET /api/v1/auth/tokens": Row(any_user(200), fixed(API + "/auth/tokens")),
     "POST /api/v1/auth/tokens": Row(any_user(201), _new_token),
     "DELETE /api/v1/auth/tokens/{token_id}": Row(any_user(404), _victim_token),
+    # -- sign-in providers: none configured on this server (tests/oidc has a real one) -----
+    "GET /api/v1/auth/providers": Row(public(200), fixed(API + "/auth/providers")),
+    "GET /api/v1/auth/oidc/{name}/login": Row(public(404), fixed(API + "/auth/oidc/corp/login")),
+    "GET /api/v1/auth/oidc/{name}/callback": Row(
+        public(404), fixed(API + "/auth/oidc/corp/callback?state=s&code=c")
+    ),
     # -- account self-service -------------------------------------------------------------
     "POST /api/v1/auth/password-reset": Row(
         public(202), lambda w, p, ok: _body("/auth/password-reset", email=unique_email("reset"))
