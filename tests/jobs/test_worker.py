@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select, update
 
 from taskmanager.config import Settings
@@ -84,7 +85,15 @@ async def test_a_job_exists_only_if_its_transaction_commits(resources: Resources
     assert await _jobs(resources) == []  # done jobs are deleted
 
 
+def _runs(outcome: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "taskmanager_job_runs_total", {"kind": "test.record", "outcome": outcome}
+    )
+    return value or 0.0
+
+
 async def test_a_failing_job_is_retried_later_with_backoff(resources: Resources) -> None:
+    retries, done = _runs("retry"), _runs("done")
     await _add(resources, name="flaky", fail=2)
     worker = JobWorker(resources)
     before = utcnow()
@@ -101,6 +110,7 @@ async def test_a_failing_job_is_retried_later_with_backoff(resources: Resources)
     await worker.run_once()
     assert RAN == [("flaky", 3)]
     assert await _jobs(resources) == []
+    assert (_runs("retry") - retries, _runs("done") - done) == (2, 1)  # in /metrics
 
 
 async def test_a_job_is_given_up_after_max_attempts_and_kept(resources: Resources) -> None:
