@@ -8,7 +8,7 @@ import json
 import shutil
 import subprocess
 from collections.abc import AsyncIterator, Callable
-from contextlib import suppress
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +32,14 @@ class Provider:
 
 @pytest.fixture(scope="module")
 async def provider() -> AsyncIterator[Provider]:
+    async with running_provider(CALLBACK) as running:
+        yield running
+
+
+@asynccontextmanager
+async def running_provider(callback: str) -> AsyncIterator[Provider]:
+    """npm's oidc-provider on a free port, accepting `callback` as the redirect URI; the
+    test is skipped (failed in CI) when Node.js or the installed package is missing."""
     node = shutil.which("node")
     installed = (PROVIDER_DIR / "node_modules" / "oidc-provider").is_dir()
     if node is None or not installed:
@@ -44,7 +52,7 @@ async def provider() -> AsyncIterator[Provider]:
         node,
         str(PROVIDER_DIR / "provider.mjs"),
         str(port),
-        CALLBACK,
+        callback,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )

@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import suppress
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,9 +70,17 @@ def outbox(data_dir: Path) -> Mailbox:
 @pytest.fixture(scope="module")
 async def base_url(backend: backends.Backend, migrated: None, data_dir: Path) -> AsyncIterator[str]:
     """`taskmanager serve` on a free port: embedded in a temp dir, or the PostgreSQL run's DB."""
+    async with serve_board(backend, data_dir, _free_port()) as url:
+        yield url
+
+
+@asynccontextmanager
+async def serve_board(
+    backend: backends.Backend, data_dir: Path, port: int, **settings: str
+) -> AsyncIterator[str]:
+    """A real `taskmanager serve` on `port`, with extra settings (env names), until exit."""
     known = {name.upper() for name in Settings.model_fields}
     env = {k: v for k, v in os.environ.items() if k.upper() not in known}
-    port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env.update(
         DATA_DIR=str(data_dir),
@@ -80,6 +88,7 @@ async def base_url(backend: backends.Backend, migrated: None, data_dir: Path) ->
         PYTHONUNBUFFERED="1",
         PUBLIC_BASE_URL=url,
         JOB_POLL_SECONDS="0.2",
+        **settings,
     )
     if backend.database_url:
         env["DATABASE_URL"] = backend.database_url
