@@ -127,6 +127,11 @@ async def test_a_down_mail_server_delays_the_mail_until_it_is_back(resources: Re
     assert message["Subject"] == "Hello <Ada>"
 
 
+def test_line_breaks_never_reach_a_header() -> None:
+    mail = compose("ada@example.com", "Bob invited you to Launch\r\nBcc: eve@example.com", ["x"])
+    assert mail.subject == "Bob invited you to Launch Bcc: eve@example.com"
+
+
 def test_links_come_from_the_public_base_url(make_settings: Callable[..., Settings]) -> None:
     settings = make_settings(public_base_url="https://tasks.example.com/")
     assert public_link(settings, "/verify-email", "t0k") == (

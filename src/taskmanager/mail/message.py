@@ -46,6 +46,8 @@ def compose(
         + "".join(html_parts)
         + "</body></html>"
     )
+    # A user-chosen name (a project's, a person's) may hold line breaks: never in a header.
+    subject = " ".join(subject.split())
     return Mail(to=to, subject=subject, text="\n\n".join(text_parts) + "\n", html=page)
 
 
