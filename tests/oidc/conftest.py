@@ -4,13 +4,13 @@ sign in with it. `make test` installs the provider (`npm ci` in tests/oidc/provi
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 import subprocess
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,11 +67,9 @@ async def running_provider(callback: str) -> AsyncIterator[Provider]:
         await proc.wait()
 
 
-@pytest.fixture(scope="module")
-async def app(
-    provider: Provider, make_settings: Callable[..., Settings], migrated: None
-) -> AsyncIterator[RunningServer]:
-    providers = [
+def providers_setting(provider: Provider) -> list[dict[str, Any]]:
+    """OIDC_PROVIDERS naming the test provider, as "test" ("Test ID")."""
+    return [
         {
             "name": "test",
             "display_name": "Test ID",
@@ -81,8 +79,12 @@ async def app(
             "scopes": ["openid", "email", "profile"],
         }
     ]
-    settings = make_settings(
-        public_base_url=PUBLIC, oidc_providers=json.loads(json.dumps(providers))
-    )
+
+
+@pytest.fixture(scope="module")
+async def app(
+    provider: Provider, make_settings: Callable[..., Settings], migrated: None
+) -> AsyncIterator[RunningServer]:
+    settings = make_settings(public_base_url=PUBLIC, oidc_providers=providers_setting(provider))
     async with run_server(settings) as running:
         yield running

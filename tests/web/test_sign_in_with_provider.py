@@ -11,7 +11,7 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from tests import backends
-from tests.oidc.conftest import CLIENT_SECRET, running_provider
+from tests.oidc.conftest import providers_setting, running_provider
 from tests.web.conftest import CHROMIUM, NO_CHROMIUM, _free_port, serve_board
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)
@@ -23,18 +23,8 @@ async def base_url(backend: backends.Backend, migrated: None, data_dir: Path) ->
     port = _free_port()
     callback = f"http://127.0.0.1:{port}/api/v1/auth/oidc/test/callback"
     async with running_provider(callback) as provider:
-        providers = [
-            {
-                "name": "test",
-                "display_name": "Test ID",
-                "issuer": provider.issuer,
-                "client_id": "taskmanager",
-                "client_secret": CLIENT_SECRET,
-            }
-        ]
-        async with serve_board(
-            backend, data_dir, port, OIDC_PROVIDERS=json.dumps(providers)
-        ) as url:
+        providers = json.dumps(providers_setting(provider))
+        async with serve_board(backend, data_dir, port, OIDC_PROVIDERS=providers) as url:
             yield url
 
 
