@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: serve test test-embedded test-postgres soak fuzz lint format install clean
+.PHONY: serve test test-embedded test-postgres soak fuzz lint format install clean oidc-provider
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is required"'
@@ -16,16 +16,23 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP)
 
+# The real OpenID Provider the OIDC tests sign in against (npm's oidc-provider, Node.js 20+).
+OIDC_PROVIDER := tests/oidc/provider/node_modules/.package-lock.json
+$(OIDC_PROVIDER): tests/oidc/provider/package-lock.json
+	npm ci --prefix tests/oidc/provider --no-audit --no-fund
+
+oidc-provider: $(OIDC_PROVIDER)
+
 serve: $(STAMP)  ## start the server on the embedded default (SQLite + in-process Redis)
 	$(BIN)/taskmanager serve $(ARGS)
 
-test: $(STAMP)  ## the whole suite, on the embedded default and on PostgreSQL + Redis
+test: $(STAMP) $(OIDC_PROVIDER)  ## the whole suite, on the embedded default and on PostgreSQL + Redis
 	scripts/test
 
-test-embedded: $(STAMP)
+test-embedded: $(STAMP) $(OIDC_PROVIDER)
 	TM_TEST_BACKEND=embedded $(BIN)/pytest $(ARGS)
 
-test-postgres: $(STAMP)
+test-postgres: $(STAMP) $(OIDC_PROVIDER)
 	TM_TEST_BACKEND=postgres $(BIN)/pytest $(ARGS)
 
 SOAK_SECONDS ?= 600

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from taskmanager.config import Settings
 from taskmanager.models import Base
 from tests import backends
-from tests.helpers import ApiClient
+from tests.helpers import ApiClient, client_factory
 from tests.processes import RedisProcess, migrated_database, running_redis
 from tests.server import RunningServer, run_server
 
@@ -138,16 +138,8 @@ async def client(server: RunningServer) -> AsyncIterator[ApiClient]:
 @pytest.fixture
 async def make_client(server: RunningServer) -> AsyncIterator[Callable[[], ApiClient]]:
     """Any number of independent clients, each with its own cookie jar."""
-    clients: list[ApiClient] = []
-
-    def factory() -> ApiClient:
-        c = ApiClient(base_url=server.base_url, timeout=30)
-        clients.append(c)
-        return c
-
-    yield factory
-    for c in clients:
-        await c.aclose()
+    async with client_factory(server.base_url) as factory:
+        yield factory
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from types import MappingProxyType
 from typing import Any
 
@@ -13,8 +14,8 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from taskmanager.auth.models import ApiToken
-from tests.server import RunningServer
+from taskmanager.auth.models import ApiToken, User
+from tests.server import RUNNING, RunningServer
 
 PASSWORD = "a sturdy passphrase 42"
 _counter = itertools.count()
@@ -52,6 +53,21 @@ class ApiClient(httpx.AsyncClient):
         assert response.status_code == 200, response.text
         self.email = email
         return self.remember_login(response)
+
+
+@asynccontextmanager
+async def client_factory(base_url: str) -> AsyncIterator[Callable[[], ApiClient]]:
+    """Makes any number of independent clients (own cookie jars), closed at the end."""
+    clients: list[ApiClient] = []
+
+    def factory() -> ApiClient:
+        c = ApiClient(base_url=base_url, timeout=30)
+        clients.append(c)
+        return c
+
+    yield factory
+    for c in clients:
+        await c.aclose()
 
 
 def assert_problem(
@@ -119,11 +135,37 @@ async def create_project(client: ApiClient, name: str = "Project", **extra: Any)
     return body
 
 
-async def add_member(owner: ApiClient, project_id: str, email: str, role: str) -> dict[str, Any]:
+async def verify_email(client: ApiClient) -> None:
+    """Mark the client's e-mail verified, straight in its server's database: the setup
+    step a person does by following the mailed link (tests/accounts covers the link)."""
+    await verify_address(RUNNING[str(client.base_url).rstrip("/")], client.email)
+
+
+async def verify_address(server: RunningServer, email: str) -> None:
+    async with server.resources.session_factory() as db:
+        await db.execute(update(User).where(User.email == email).values(email_verified=True))
+        await db.commit()
+
+
+async def invite(owner: ApiClient, project_id: str, email: str, role: str) -> dict[str, Any]:
     response = await owner.post(
-        f"{API}/projects/{project_id}/members", json={"email": email, "role": role}
+        f"{API}/projects/{project_id}/invitations", json={"email": email, "role": role}
     )
     assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def add_member(
+    owner: ApiClient, project_id: str, member: ApiClient, role: str
+) -> dict[str, Any]:
+    """Membership the only way there is: `owner` invites, `member` (verified) accepts."""
+    invitation = await invite(owner, project_id, member.email, role)
+    await verify_email(member)
+    response = await member.post(
+        f"{API}/invitations/accept", json={"invitation_id": invitation["id"]}
+    )
+    assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
 
@@ -148,7 +190,7 @@ async def make_team(base_url: str, name: str = "Team project") -> Team:
         clients[role] = c
     project = await create_project(clients["owner"], name)
     for role in ("admin", "member", "viewer"):
-        await add_member(clients["owner"], project["id"], clients[role].email, role)
+        await add_member(clients["owner"], project["id"], clients[role], role)
     return Team(clients, ApiClient(base_url=base_url, timeout=30), project)
 
 
@@ -190,7 +232,7 @@ async def team(server: RunningServer, team_users: dict[str, ApiClient]) -> Async
     """A fresh project with one client per role (use via `from tests.helpers import team`)."""
     project = await create_project(team_users["owner"], "Team project")
     for role in ("admin", "member", "viewer"):
-        await add_member(team_users["owner"], project["id"], team_users[role].email, role)
+        await add_member(team_users["owner"], project["id"], team_users[role], role)
     anonymous = ApiClient(base_url=server.base_url, timeout=30)
     yield Team(team_users, anonymous, project)
     await anonymous.aclose()

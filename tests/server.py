@@ -34,6 +34,11 @@ class RunningServer:
         return self.base_url.replace("http://", "ws://")
 
 
+# Running servers by base URL: lets test helpers reach a server's database for setup
+# that a browser would do by mail (see helpers.verify_email).
+RUNNING: dict[str, RunningServer] = {}
+
+
 @asynccontextmanager
 async def run_server(
     settings: Settings, app: FastAPI | None = None
@@ -60,9 +65,12 @@ async def run_server(
             task.result()
             raise RuntimeError("server exited during start-up")
         await asyncio.sleep(0.01)
+    running = RunningServer(base_url=f"http://127.0.0.1:{port}", server=server, settings=settings)
+    RUNNING[running.base_url] = running
     try:
-        yield RunningServer(base_url=f"http://127.0.0.1:{port}", server=server, settings=settings)
+        yield running
     finally:
+        RUNNING.pop(running.base_url, None)
         server.should_exit = True
         await task
         sock.close()

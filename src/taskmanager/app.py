@@ -84,6 +84,11 @@ def create_app(settings: Settings | None = None, *, tune_gc: bool = False) -> Fa
 
         resources.retention = RetentionJob(resources)
         resources.retention.start()
+        from taskmanager.jobs.worker import JobWorker
+
+        resources.jobs = JobWorker(resources)
+        if settings.jobs_in_serve:
+            resources.jobs.start()
         from taskmanager.realtime import shutdown
 
         restore_signals = shutdown.install(resources.hub)
@@ -94,6 +99,7 @@ def create_app(settings: Settings | None = None, *, tune_gc: bool = False) -> Fa
         finally:
             restore_signals()
             await resources.retention.stop()
+            await resources.jobs.stop()
             await resources.hub.stop()
             await resources.limits.stop()
             await redis.aclose()
@@ -117,11 +123,14 @@ def create_app(settings: Settings | None = None, *, tune_gc: bool = False) -> Fa
 
 
 def _include_routers(app: FastAPI) -> None:
+    from taskmanager.accounts.router import router as accounts_router
     from taskmanager.auth.router import router as auth_router
     from taskmanager.comments.router import router as comments_router
     from taskmanager.events.router import router as events_router
     from taskmanager.health.router import router as health_router
+    from taskmanager.invitations.router import router as invitations_router
     from taskmanager.labels.router import router as labels_router
+    from taskmanager.oidc.router import router as oidc_router
     from taskmanager.projects.router import router as projects_router
     from taskmanager.realtime.sse import router as sse_router
     from taskmanager.realtime.websocket import router as websocket_router
@@ -129,7 +138,16 @@ def _include_routers(app: FastAPI) -> None:
 
     include_router(app, health_router)
     include_router(app, auth_router, prefix="/api/v1")
+    include_router(app, accounts_router, prefix="/api/v1")
+    include_router(app, oidc_router, prefix="/api/v1")
     include_router(app, websocket_router, prefix="/api/v1")
     include_router(app, sse_router, prefix="/api/v1")
-    for router in (projects_router, tasks_router, labels_router, comments_router, events_router):
+    for router in (
+        projects_router,
+        invitations_router,
+        tasks_router,
+        labels_router,
+        comments_router,
+        events_router,
+    ):
         include_router(app, router, prefix="/api/v1")

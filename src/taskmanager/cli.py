@@ -1,4 +1,4 @@
-"""The `taskmanager` command: serve, migrate, seed, openapi."""
+"""The `taskmanager` command: serve, worker, migrate, seed, openapi."""
 
 from __future__ import annotations
 
@@ -147,6 +147,22 @@ def _command(
     )
 
 
+def _worker(_args: argparse.Namespace) -> int:
+    import asyncio
+
+    from taskmanager.jobs.standalone import run_worker
+    from taskmanager.logs import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    if settings.is_sqlite:
+        from taskmanager.migrations.runner import upgrade_to_head
+
+        upgrade_to_head(settings)
+    asyncio.run(run_worker(settings))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="taskmanager",
@@ -174,6 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
         commands, "migrate", "apply database migrations up to the latest (idempotent)"
     ).set_defaults(func=_migrate)
     _command(commands, "seed", "create demo users, projects and tasks").set_defaults(func=_seed)
+    _command(
+        commands,
+        "worker",
+        "run background jobs (mail) without serving HTTP; see JOBS_IN_SERVE",
+    ).set_defaults(func=_worker)
     _command(commands, "openapi", "print the OpenAPI spec as JSON on stdout").set_defaults(
         func=_openapi
     )

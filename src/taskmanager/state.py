@@ -13,6 +13,7 @@ from taskmanager.config import Settings
 
 if TYPE_CHECKING:
     from taskmanager.events.retention import RetentionJob
+    from taskmanager.jobs.worker import JobWorker
     from taskmanager.realtime.hub import Hub
     from taskmanager.realtime.limits import ConnectionLimits
 
@@ -31,6 +32,8 @@ class Resources:
     # Live connections counted against REALTIME_MAX_CONNECTIONS(_PER_USER).
     limits: ConnectionLimits = field(init=False)
     retention: RetentionJob = field(init=False)
+    # The in-process job worker (None until the lifespan makes it, e.g. in scripts).
+    jobs: JobWorker | None = None
 
 
 class AppState(TypedDict):

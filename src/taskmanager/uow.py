@@ -11,7 +11,7 @@ rows are durable, and every hub's watchdog delivers what a lost message did not.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
 
@@ -68,12 +68,21 @@ class RedisPublisher:
 class UnitOfWork:
     """One session's transaction and the messages to publish once it has committed."""
 
-    __slots__ = ("_outbox", "publisher", "session")
+    __slots__ = ("_after_commit", "_jobs_enqueued", "_outbox", "publisher", "session", "wake_jobs")
 
-    def __init__(self, session: AsyncSession, publisher: Publisher) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        publisher: Publisher,
+        wake_jobs: Callable[[], None] | None = None,
+    ) -> None:
         self.session = session
         self.publisher = publisher
+        # The local job worker's wake-up: a job committed here runs now, not at the next poll.
+        self.wake_jobs = wake_jobs
         self._outbox: list[Message] = []
+        self._jobs_enqueued = False
+        self._after_commit: list[Callable[[], Awaitable[None]]] = []
         # session.info is SQLAlchemy's slot for owner data; only this module reads the key.
         session.info[_INFO_KEY] = self
 
@@ -87,29 +96,56 @@ class UnitOfWork:
             )
         return uow
 
+    @staticmethod
+    def find(session: AsyncSession) -> UnitOfWork | None:
+        """The unit of work that owns `session`, if any (for optional after-commit work)."""
+        uow = session.info.get(_INFO_KEY)
+        return uow if isinstance(uow, UnitOfWork) else None
+
     def publish_after_commit(self, channel: str, payload: bytes) -> None:
         self._outbox.append((channel, payload))
+
+    def call_after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Run `callback` once the transaction has committed (never if it rolls back), before
+        the response is sent: for effects outside the database, such as ending sessions."""
+        self._after_commit.append(callback)
+
+    def job_enqueued(self) -> None:
+        """A job row was added in this transaction: wake the local worker after the commit."""
+        self._jobs_enqueued = True
 
     async def commit(self) -> None:
         await self.session.commit()
         messages, self._outbox = self._outbox, []
         await self.publisher.publish(messages)
+        if self._jobs_enqueued and self.wake_jobs is not None:
+            self._jobs_enqueued = False
+            self.wake_jobs()
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            await callback()
 
     async def rollback(self) -> None:
         self._outbox.clear()
+        self._after_commit.clear()
+        self._jobs_enqueued = False
         await self.session.rollback()
 
 
 @asynccontextmanager
 async def open_unit_of_work(
-    factory: async_sessionmaker[AsyncSession], publisher: Publisher, *, immediate: bool = False
+    factory: async_sessionmaker[AsyncSession],
+    publisher: Publisher,
+    *,
+    immediate: bool = False,
+    wake_jobs: Callable[[], None] | None = None,
 ) -> AsyncIterator[UnitOfWork]:
     """Commit (then publish) when the block ends normally, roll back if it raises.
 
     `immediate` takes SQLite's write lock at BEGIN, so writers queue instead of failing.
     """
     async with factory() as session:
-        uow = UnitOfWork(session, publisher)
+        uow = UnitOfWork(session, publisher, wake_jobs)
         if immediate:
             await session.connection(execution_options={"sqlite_immediate": True})
         try:
@@ -147,4 +183,5 @@ def unit_of_work(
         factory,
         RedisPublisher(resources.redis),
         immediate=not read_only and resources.settings.is_sqlite,
+        wake_jobs=resources.jobs.wake if resources.jobs is not None else None,
     )

@@ -20,7 +20,14 @@ async def test_register_logs_in_and_returns_user(client: ApiClient) -> None:
     )
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {"id", "email", "display_name", "created_at", "csrf_token"}
+    assert set(body) == {
+        "id",
+        "email",
+        "display_name",
+        "email_verified",
+        "created_at",
+        "csrf_token",
+    }
     assert body["email"] == email
     assert body["display_name"] == "Ada"
     assert "password" not in response.text and "argon2" not in response.text

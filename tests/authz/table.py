@@ -121,6 +121,29 @@ async def _new_token(world: World, principal: str, ok: bool) -> Request:
     return Request("/api/v1/auth/tokens", {"name": world.unique("matrix")})
 
 
+async def _body(path: str, **body: Any) -> Request:
+    return Request(API + path, body)
+
+
+def on_invitation(path: Callable[[str], str], *, accept: bool = False) -> Build:
+    """A pending invitation of team A's project to an address nobody in the world has."""
+
+    async def make(world: World) -> str:
+        response = await world.clients["owner"].post(
+            f"{API}/projects/{world.a.project_id}/invitations",
+            json={"email": unique_email("invitee"), "role": "member"},
+        )
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+    async def build(world: World, principal: str, ok: bool) -> Request:
+        invitation_id = await world.fresh(build, ok, lambda: make(world))
+        body = {"invitation_id": invitation_id} if accept else None
+        return Request(path(invitation_id), body, project_id=world.a.project_id)
+
+    return build
+
+
 def on_fresh_project(suffix: str, body: Callable[[World], Any] = lambda w: None) -> Build:
     async def build(world: World, principal: str, ok: bool) -> Request:
         project_id = await world.fresh(build, ok, world.fresh_project)
@@ -167,6 +190,35 @@ MATRIX: dict[str, Row] = {
     "GET /api/v1/auth/tokens": Row(any_user(200), fixed(API + "/auth/tokens")),
     "POST /api/v1/auth/tokens": Row(any_user(201), _new_token),
     "DELETE /api/v1/auth/tokens/{token_id}": Row(any_user(404), _victim_token),
+    # -- sign-in providers: none configured on this server (tests/oidc has a real one) -----
+    "GET /api/v1/auth/providers": Row(public(200), fixed(API + "/auth/providers")),
+    "GET /api/v1/auth/oidc/{name}/login": Row(public(404), fixed(API + "/auth/oidc/corp/login")),
+    "GET /api/v1/auth/oidc/{name}/callback": Row(
+        public(404), fixed(API + "/auth/oidc/corp/callback?state=s&code=c")
+    ),
+    # -- account self-service -------------------------------------------------------------
+    "POST /api/v1/auth/password-reset": Row(
+        public(202), lambda w, p, ok: _body("/auth/password-reset", email=unique_email("reset"))
+    ),
+    "POST /api/v1/auth/password-reset/confirm": Row(
+        public(400),
+        lambda w, p, ok: _body("/auth/password-reset/confirm", token="bad", new_password=PASSWORD),
+    ),
+    "POST /api/v1/auth/verify-email": Row(
+        public(400), lambda w, p, ok: _body("/auth/verify-email", token="bad")
+    ),
+    "POST /api/v1/auth/verify-email/resend": Row(
+        any_user(202), fixed(API + "/auth/verify-email/resend")
+    ),
+    "PATCH /api/v1/auth/me": Row(any_user(200), fixed(API + "/auth/me", {"display_name": "M"})),
+    # A wrong password: getting past authentication is what these rows prove.
+    "POST /api/v1/auth/me/email": Row(
+        any_user(422),
+        lambda w, p, ok: _body("/auth/me/email", new_email=unique_email("x"), password="wrong!!"),
+    ),
+    "DELETE /api/v1/auth/me": Row(
+        any_user(422), lambda w, p, ok: _body("/auth/me", password="wrong password")
+    ),
     # -- projects and members -------------------------------------------------------------
     "POST /api/v1/projects": Row(any_user(201), fixed(API + "/projects", {"name": "mine"})),
     "GET /api/v1/projects": Row(any_user(200), fixed(API + "/projects")),
@@ -180,11 +232,23 @@ MATRIX: dict[str, Row] = {
         on_fresh_project("/transfer", lambda w: {"user_id": w.spare.user["id"]}),
     ),
     "GET /api/v1/projects/{project_id}/members": Row(read(), fixed(P + "/members")),
-    "POST /api/v1/projects/{project_id}/members": Row(
-        admin_write(201),
-        on_fresh_project(
-            "/members", lambda w: {"email": w.clients["victim"].email, "role": "member"}
-        ),
+    "POST /api/v1/projects/{project_id}/invitations": Row(
+        admin_write(201), fixed(P + "/invitations", {"email": "new@example.com", "role": "member"})
+    ),
+    "GET /api/v1/projects/{project_id}/invitations": Row(
+        expect(200, 200, 403, 403, 404), fixed(P + "/invitations")
+    ),
+    "DELETE /api/v1/invitations/{invitation_id}": Row(
+        admin_write(204), on_invitation(lambda i: f"{API}/invitations/{i}")
+    ),
+    "GET /api/v1/invitations": Row(any_user(200), fixed(API + "/invitations")),
+    # Addressed to someone else: nobody here may answer it (the invitee's own tests are in
+    # tests/invitations).
+    "POST /api/v1/invitations/accept": Row(
+        any_user(403), on_invitation(lambda i: f"{API}/invitations/accept", accept=True)
+    ),
+    "POST /api/v1/invitations/{invitation_id}/decline": Row(
+        any_user(403), on_invitation(lambda i: f"{API}/invitations/{i}/decline")
     ),
     "PATCH /api/v1/projects/{project_id}/members/{user_id}": Row(
         admin_write(200), on_fresh_project("/members/{spare}", lambda w: {"role": "viewer"})

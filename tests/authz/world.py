@@ -131,8 +131,8 @@ class World:
         owner = self.clients["owner"]
         project_id = str((await create_project(owner, "fresh"))["id"])
         for role in ("admin", "member", "viewer"):
-            await add_member(owner, project_id, self.clients[role].email, role)
-        await add_member(owner, project_id, self.spare.email, "member")
+            await add_member(owner, project_id, self.clients[role], role)
+        await add_member(owner, project_id, self.spare, "member")
         return project_id
 
     async def fresh_login(self, principal: str) -> Cred:
@@ -151,7 +151,7 @@ async def _team(
     project = await create_project(boss, f"{secret} project", description=secret)
     project_id = str(project["id"])
     for name, role in others.items():
-        await add_member(boss, project_id, clients[name].email, role)
+        await add_member(boss, project_id, clients[name], role)
     label = await boss.post(
         f"{API}/projects/{project_id}/labels", json={"name": f"{secret} label", "color": "#aa0000"}
     )

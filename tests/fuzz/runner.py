@@ -11,6 +11,7 @@ import os
 import traceback
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,7 +97,7 @@ class Report:
 class Target:
     """One user on one server, calling with a Bearer token (so no CSRF token is needed)."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, verify_email: Callable[[str], None]) -> None:
         self.base_url = base_url
         self.http = httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT)
         # API tokens are minted by a logged-in session, not by another token.
@@ -104,9 +105,12 @@ class Target:
         self.browser.headers["X-CSRF-Token"] = self._register(self.browser, "fuzz")["csrf_token"]
         self.auth = {"Authorization": f"Bearer {self._new_token()['token']}"}
         self.http.headers.update(self.auth)
-        # Someone to be a member (registering is slow by design, argon2: once per run).
-        with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT) as other:
-            member = self._register(other, "fuzz-member")
+        # Someone to be a member (registering is slow by design, argon2: once per run), with
+        # a verified e-mail so that they can accept invitations.
+        self.member = httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT)
+        member = self._register(self.member, "fuzz-member")
+        self.member.headers["X-CSRF-Token"] = member["csrf_token"]
+        verify_email(str(member["email"]))
         self.member_email, self.member_id = str(member["email"]), str(member["id"])
 
     @staticmethod
@@ -133,12 +137,20 @@ class Target:
     def close(self) -> None:
         self.http.close()
         self.browser.close()
+        self.member.close()
 
     def path_ids(self) -> dict[str, str]:
         """Fresh real objects for path parameters, so one operation (a delete, an
         archive) cannot change what the next one finds."""
         pid = self._post(f"{API}/projects", {"name": "Fuzz project"})["id"]
-        self._post(f"{API}/projects/{pid}/members", {"email": self.member_email})
+        invitation = self._post(f"{API}/projects/{pid}/invitations", {"email": self.member_email})
+        accepted = self.member.post(
+            f"{API}/invitations/accept", json={"invitation_id": invitation["id"]}
+        )
+        assert accepted.status_code == 200, accepted.text
+        pending = self._post(
+            f"{API}/projects/{pid}/invitations", {"email": f"fuzz-{uuid.uuid4().hex}@example.com"}
+        )
         label = self._post(f"{API}/projects/{pid}/labels", {"name": "bug", "color": "#ff0000"})
         task = self._post(f"{API}/projects/{pid}/tasks", {"title": "T", "label_ids": [label["id"]]})
         comment = self._post(f"{API}/tasks/{task['id']}/comments", {"body": "hello"})
@@ -149,6 +161,7 @@ class Target:
             "comment_id": comment["id"],
             "user_id": self.member_id,
             "token_id": self._new_token()["id"],
+            "invitation_id": pending["id"],
         }
 
     def load_schema(self) -> schemathesis.BaseSchema:
@@ -192,10 +205,12 @@ def _fuzz_operation(
         report.failures.append(f"{operation.label} [{mode.value}]:\n{_describe(exc)}")
 
 
-def fuzz_operations(base_url: str, mode: GenerationMode) -> Report:
+def fuzz_operations(
+    base_url: str, mode: GenerationMode, verify_email: Callable[[str], None]
+) -> Report:
     """Every operation on its own, with real ids in the path, in one generation mode."""
     report = Report()
-    target = Target(base_url)
+    target = Target(base_url, verify_email)
     try:
         for result in target.load_schema().get_all_operations():
             if isinstance(result, Ok):
@@ -207,11 +222,11 @@ def fuzz_operations(base_url: str, mode: GenerationMode) -> Report:
     return report
 
 
-def fuzz_stateful(base_url: str) -> tuple[int, Report]:
+def fuzz_stateful(base_url: str, verify_email: Callable[[str], None]) -> tuple[int, Report]:
     """Sequences along the links schemathesis infers from the spec (create -> read,
     update, delete, ...); the number of links, and what happened."""
     report = Report()
-    target = Target(base_url)
+    target = Target(base_url, verify_email)
     try:
         schema = target.load_schema()
         machine = schema.as_state_machine()

@@ -1,13 +1,10 @@
-"""Members and roles: add by e-mail, change roles, remove/leave, transfer ownership."""
+"""Members and roles: change roles, remove/leave, transfer ownership (joining: invitations)."""
 
 from __future__ import annotations
-
-import pytest
 
 from tests.helpers import (
     API,
     MEMBERS_READ,
-    ApiClient,
     Team,
     assert_problem,
     create_task,
@@ -15,13 +12,6 @@ from tests.helpers import (
     expect_statuses,
     last_seq,
 )
-from tests.server import RunningServer
-
-
-async def _new_user(server: RunningServer) -> ApiClient:
-    c = ApiClient(base_url=server.base_url, timeout=30)
-    await c.register()
-    return c
 
 
 async def _roles(team: Team) -> dict[str, str]:
@@ -42,65 +32,11 @@ async def test_list_members(team: Team) -> None:
     assert set(members[0]["user"]) == {"id", "email", "display_name"}
 
 
-async def test_add_member_event_and_duplicate(team: Team, server: RunningServer) -> None:
-    newcomer = await _new_user(server)
+async def test_nobody_is_added_without_an_invitation(team: Team) -> None:
     url = f"{API}/projects/{team.project_id}/members"
-    response = await team["admin"].post(
-        url,
-        json={"email": newcomer.email.upper(), "role": "viewer"},
-        headers={"X-Request-ID": "add-1"},
-    )
-    assert response.status_code == 201, response.text
-    assert response.json()["role"] == "viewer"
-    assert response.json()["user"]["id"] == newcomer.user["id"]
-    event = (await events(team["owner"], team.project_id))[-1]
-    assert (event["name"], event["request_id"], event["data"]) == (
-        "member.added",
-        "add-1",
-        response.json(),
-    )
-    assert_problem(
-        await team["owner"].post(url, json={"email": newcomer.email, "role": "member"}), 409
-    )
-    assert (await newcomer.get(f"{API}/projects/{team.project_id}")).json()["role"] == "viewer"
-    await newcomer.aclose()
-
-
-@pytest.mark.parametrize(
-    ("body", "field"),
-    [
-        ({"email": "nobody-here@example.com", "role": "member"}, "email"),
-        ({"email": "not-an-email", "role": "member"}, "email"),
-        ({"email": "a@example.com", "role": "owner"}, "role"),
-        ({"email": "a@example.com", "role": "superuser"}, "role"),
-        ({"email": "a@example.com", "role": "member", "user_id": "x"}, "user_id"),
-        ({"role": "member"}, "email"),
-    ],
-)
-async def test_add_member_validation(team: Team, body: dict[str, str], field: str) -> None:
-    seq = await last_seq(team["owner"], team.project_id)
-    response = await team["owner"].post(f"{API}/projects/{team.project_id}/members", json=body)
-    assert_problem(response, 422, field=field)
-    assert await last_seq(team["owner"], team.project_id) == seq
-
-
-async def test_add_member_roles(team: Team, server: RunningServer) -> None:
-    url = f"{API}/projects/{team.project_id}/members"
-    newcomer = await _new_user(server)
-    await expect_statuses(
-        team,
-        {"member": 403, "viewer": 403, "outsider": 404, "anonymous": 401},
-        lambda c, _r: c.post(url, json={"email": newcomer.email, "role": "member"}),
-    )
-    # Only the owner grants admin.
-    assert_problem(
-        await team["admin"].post(url, json={"email": newcomer.email, "role": "admin"}), 403
-    )
-    assert newcomer.user["id"] not in await _roles(team)
-    assert (
-        await team["owner"].post(url, json={"email": newcomer.email, "role": "admin"})
-    ).status_code == 201
-    await newcomer.aclose()
+    response = await team["owner"].post(url, json={"email": team["outsider"].email})
+    assert_problem(response, 405)
+    assert team.user_id("outsider") not in await _roles(team)
 
 
 async def test_update_member_rules(team: Team) -> None:

@@ -11,7 +11,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from taskmanager.auth.sessions import SESSION_KEY
 from taskmanager.events.models import Event
-from tests.helpers import API, Team, create_task, expire_token, team, team_users
+from tests.helpers import API, Team, add_member, create_task, expire_token, team, team_users
 from tests.realtime.wsclient import cookie_headers, live
 from tests.server import RunningServer
 
@@ -214,11 +214,7 @@ async def test_removed_member_stops_receiving(server: RunningServer, team: Team)
         await create_task(team["owner"], team.project_id, "after removal")
         assert await ws.nothing_within(0.5)
     # Put the viewer back for the other tests of this module.
-    response = await team["owner"].post(
-        f"{API}/projects/{team.project_id}/members",
-        json={"email": team["viewer"].email, "role": "viewer"},
-    )
-    assert response.status_code == 201
+    await add_member(team["owner"], team.project_id, team["viewer"], "viewer")
 
 
 async def test_logout_closes_the_socket(server: RunningServer, team: Team) -> None:

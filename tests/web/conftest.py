@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import suppress
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from playwright.async_api import Browser, BrowserContext, Dialog, Page, async_pl
 
 from taskmanager.config import Settings
 from tests import backends
+from tests.mailbox import Mailbox, link_token
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -56,17 +57,43 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-async def base_url(backend: backends.Backend, migrated: None) -> AsyncIterator[str]:
+def data_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="tm-web-"))
+
+
+@pytest.fixture(scope="module")
+def outbox(data_dir: Path) -> Mailbox:
+    """The server's mail: no SMTP_URL, so .eml files in DATA_DIR/outbox."""
+    return Mailbox(outbox=data_dir / "outbox")
+
+
+@pytest.fixture(scope="module")
+async def base_url(backend: backends.Backend, migrated: None, data_dir: Path) -> AsyncIterator[str]:
     """`taskmanager serve` on a free port: embedded in a temp dir, or the PostgreSQL run's DB."""
+    async with serve_board(backend, data_dir, _free_port()) as url:
+        yield url
+
+
+@asynccontextmanager
+async def serve_board(
+    backend: backends.Backend, data_dir: Path, port: int, **settings: str
+) -> AsyncIterator[str]:
+    """A real `taskmanager serve` on `port`, with extra settings (env names), until exit."""
     known = {name.upper() for name in Settings.model_fields}
     env = {k: v for k, v in os.environ.items() if k.upper() not in known}
-    data_dir = Path(tempfile.mkdtemp(prefix="tm-web-"))
-    env.update(DATA_DIR=str(data_dir), LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1")
+    url = f"http://127.0.0.1:{port}"
+    env.update(
+        DATA_DIR=str(data_dir),
+        LOG_LEVEL="WARNING",
+        PYTHONUNBUFFERED="1",
+        PUBLIC_BASE_URL=url,
+        JOB_POLL_SECONDS="0.2",
+        **settings,
+    )
     if backend.database_url:
         env["DATABASE_URL"] = backend.database_url
     if backend.redis_url:
         env["REDIS_URL"] = backend.redis_url
-    port = _free_port()
     log_path = data_dir / "server.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
@@ -76,7 +103,6 @@ async def base_url(backend: backends.Backend, migrated: None) -> AsyncIterator[s
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
         async with httpx.AsyncClient() as client:
@@ -141,8 +167,9 @@ MakeUser = Callable[..., Awaitable[User]]
 
 
 @pytest.fixture
-async def make_user(browser: Browser, base_url: str) -> AsyncIterator[MakeUser]:
-    """Users registered through the API in their own browser context, page at the board."""
+async def make_user(browser: Browser, base_url: str, outbox: Mailbox) -> AsyncIterator[MakeUser]:
+    """Users registered through the API in their own browser context, page at the board,
+    their e-mail verified with the link the server mailed (so they can accept invitations)."""
     contexts: list[BrowserContext] = []
 
     async def make(name: str, **context_options: Any) -> User:
@@ -157,6 +184,13 @@ async def make_user(browser: Browser, base_url: str) -> AsyncIterator[MakeUser]:
         )
         assert response.status == 201, await response.text()
         body = await response.json()
+        _, token = link_token(await outbox.wait_for(email, "confirm"))
+        verified = await context.request.post(
+            f"{base_url}/api/v1/auth/verify-email",
+            data={"token": token},
+            headers={"X-CSRF-Token": body["csrf_token"]},
+        )
+        assert verified.status == 204, await verified.text()
         page = await context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))

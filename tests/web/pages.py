@@ -29,7 +29,9 @@ async def shared_project(make_user: MakeUser, role: str = "member") -> tuple[Use
     alice = await make_user("Alice")
     bob = await make_user("Bob")
     project = await alice.api("POST", "/projects", {"name": "Launch plan"})
-    members = f"/projects/{project['id']}/members"
-    await alice.api("POST", members, {"email": bob.email, "role": role})
+    invitation = await alice.api(
+        "POST", f"/projects/{project['id']}/invitations", {"email": bob.email, "role": role}
+    )
+    await bob.api("POST", "/invitations/accept", {"invitation_id": invitation["id"]})
     await open_project(alice, bob, project_id=project["id"])
     return alice, bob, project["id"]

@@ -135,9 +135,11 @@ async def test_a_project_shared_with_me_appears_without_reloading(make_user: Mak
     await bob.page.evaluate("window.__sameDocument = true")
 
     project = await alice.api("POST", "/projects", {"name": "Shared later"})
-    await alice.api(
-        "POST", f"/projects/{project['id']}/members", {"email": bob.email, "role": "member"}
+    invitation = await alice.api(
+        "POST", f"/projects/{project['id']}/invitations", {"email": bob.email, "role": "member"}
     )
+    # Accepted through the API (the inbox has its own test), as from another device.
+    await bob.api("POST", "/invitations/accept", {"invitation_id": invitation["id"]})
     # Bob comes back to the tab (the list is also re-read every 30 s and on reconnect).
     await bob.page.evaluate("window.dispatchEvent(new Event('focus'))")
     link = bob.page.locator("#project-list a", has_text="Shared later")

@@ -6,7 +6,20 @@ import pytest
 
 from tests.helpers import ApiClient
 
-PAGES = ["/", "/index.html", "/app.js", "/api.js", "/live.js", "/board.js", "/styles.css"]
+PAGES = [
+    "/",
+    "/index.html",
+    "/app.js",
+    "/api.js",
+    "/account.js",
+    "/live.js",
+    "/board.js",
+    "/styles.css",
+    # The pages mails link to are the board itself (it reads the token from the fragment).
+    "/reset-password",
+    "/verify-email",
+    "/invitations",
+]
 
 
 @pytest.mark.parametrize("path", PAGES)

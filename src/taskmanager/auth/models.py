@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from taskmanager.db import Base, UUIDPrimaryKey, utcnow
@@ -20,6 +20,8 @@ class User(UUIDPrimaryKey, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     password_changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # True once the user followed a link mailed to `email` (see accounts/).
+    email_verified: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class ApiToken(UUIDPrimaryKey, Base):

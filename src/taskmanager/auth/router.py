@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 
+from taskmanager.accounts.service import request_verification
 from taskmanager.auth import service
 from taskmanager.auth.deps import (
     CSRF_COOKIE,
@@ -90,6 +91,7 @@ def _clear_cookies(response: Response, settings: SettingsDep) -> None:
         429,
         notes={409: "E-mail already registered", 429: "Too many registrations from this address"},
     ),
+    description="A link to confirm the address is mailed (see POST /auth/verify-email).",
 )
 async def register(
     body: UserCreate,
@@ -104,6 +106,7 @@ async def register(
     user = await service.register(
         db, email=body.email, password=body.password, display_name=body.display_name
     )
+    await request_verification(db, user, email=user.email)  # mailed after the commit
     return await _start_session(request, response, store, settings, user)
 
 

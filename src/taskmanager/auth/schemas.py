@@ -71,6 +71,7 @@ _USER = {
     "id": USER_ID,
     "email": "ada@example.com",
     "display_name": "Ada",
+    "email_verified": True,
     "created_at": CREATED_AT,
 }
 
@@ -81,6 +82,7 @@ class UserRead(BaseModel):
     id: uuid.UUID
     email: str
     display_name: str
+    email_verified: bool
     created_at: dt.datetime
 
 

@@ -12,7 +12,6 @@ from taskmanager.kit.pagination import Page, PageDep
 from taskmanager.kit.responses import AUTHENTICATED, JSON_BODY, problems
 from taskmanager.projects import service
 from taskmanager.projects.schemas import (
-    MemberCreate,
     MemberRead,
     MemberUpdate,
     OwnershipTransfer,
@@ -101,7 +100,8 @@ async def transfer_ownership(
 
 
 MEMBER_RULES = (
-    "Admins and the owner manage members; only the owner grants, changes or revokes the admin"
+    "People join by invitation (POST /projects/{id}/invitations). Admins and the owner"
+    " manage members; only the owner grants, changes or revokes the admin"
     " role; the owner's own role changes only through /transfer. Anyone but the owner may"
     " remove themselves (leave). Removing a member unassigns their tasks."
 )
@@ -115,22 +115,6 @@ async def list_members(
 ) -> list[MemberRead]:
     members = await service.list_members(db, project_id=project_id, user_id=principal.id)
     return [MemberRead.of(m) for m in members]
-
-
-@router.post(
-    "/{project_id}/members",
-    status_code=status.HTTP_201_CREATED,
-    summary="Add an existing user by e-mail",
-    description=MEMBER_RULES + " An unknown e-mail is a 422 at `email`; a duplicate is a 409.",
-    responses=problems(*JSON_BODY, 403, 404, 409, notes={409: "Already a member"}),
-)
-async def add_member(
-    project_id: uuid.UUID, body: MemberCreate, principal: CurrentUser, db: SessionDep
-) -> MemberRead:
-    membership = await service.add_member(
-        db, project_id=project_id, user_id=principal.id, data=body
-    )
-    return MemberRead.of(membership)
 
 
 @router.patch(

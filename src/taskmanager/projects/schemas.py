@@ -10,7 +10,6 @@ from typing import Annotated, Literal
 from pydantic import (
     BaseModel,
     ConfigDict,
-    EmailStr,
     Field,
     StrictBool,
     StringConstraints,
@@ -140,15 +139,6 @@ class MemberRead(BaseModel):
     def of(cls, membership: Membership) -> MemberRead:
         """The member as the API shows it; `membership.user` must be loaded."""
         return cls(user=UserSummary.model_validate(membership.user), role=Role(membership.role))
-
-
-class MemberCreate(StrictModel):
-    email: EmailStr = Field(max_length=320)
-    role: AssignableRole = "member"
-
-    model_config = ConfigDict(
-        json_schema_extra=examples({"email": "grace@example.com", "role": "member"})
-    )
 
 
 class MemberUpdate(StrictModel):

@@ -18,7 +18,6 @@ from taskmanager.kit.pagination import PageRequest, SortSpec, paginate
 from taskmanager.membership.access import ProjectArchived, Role, require_role
 from taskmanager.membership.models import Membership, Project
 from taskmanager.projects.schemas import (
-    MemberCreate,
     MemberRead,
     MemberUpdate,
     Progress,
@@ -193,27 +192,6 @@ async def _membership(
         .options(selectinload(Membership.user))
     )
     return found
-
-
-async def add_member(
-    session: AsyncSession, *, project_id: uuid.UUID, user_id: uuid.UUID, data: MemberCreate
-) -> Membership:
-    access = await require_role(
-        session, project_id, user_id, minimum=Role.admin, write=True, allow_archived=True
-    )
-    if data.role == Role.admin and access.role != Role.owner:
-        raise Forbidden("Only the owner can grant the admin role.")
-    user = await session.scalar(select(User).where(User.email == data.email.strip().lower()))
-    if user is None:
-        raise ValidationFailed.field(("body", "email"), "No user has this e-mail address.")
-    if await _membership(session, project_id, user.id) is not None:
-        raise MemberExists()
-    membership = Membership(project_id=project_id, user_id=user.id, role=data.role)
-    session.add(membership)
-    await session.flush()
-    membership.user = user
-    await _member_event(session, membership, name="member.added", actor_id=user_id)
-    return membership
 
 
 async def update_member(

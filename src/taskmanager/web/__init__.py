@@ -25,8 +25,15 @@ WEB_CSP = (
 _NOT_WEB = ("/api/", "/health", "/metrics", "/docs", "/redoc", "/openapi.json")
 
 
+# Pages the mails link to (`/reset-password#token=...` and so on): the board itself, which
+# reads the token from the fragment (never sent to the server, so never in a log).
+LINK_PAGES = frozenset({"reset-password", "verify-email", "invitations"})
+
+
 class _WebFiles(StaticFiles):
     async def get_response(self, path: str, scope: Scope) -> Response:
+        if path in LINK_PAGES:
+            path = "index.html"
         response = await super().get_response(path, scope)
         response.headers["content-security-policy"] = WEB_CSP
         # Revalidate on every load (ETag / Last-Modified make that cheap): a deploy is

@@ -1,6 +1,7 @@
 // Entry point: log in / register, the project list, members and labels, and the wiring
 // between the API, the live stream, the store and the board.
 
+import { accountSignedIn, accountSignedOut, handleLinkPage, initAccount } from './account.js';
 import { api, onWriteError, setCsrfToken } from './api.js';
 import { $, h, toast } from './dom.js';
 import { flash, initBoard, renderBoard } from './board.js';
@@ -113,9 +114,11 @@ function signedIn(user) {
   $('#app-view').hidden = false;
   live.start();
   loadProjects().then(route);
+  accountSignedIn(user);
 }
 
 function signedOut(message) {
+  accountSignedOut();
   live.stop();
   store.me = null;
   store.projects = [];
@@ -266,16 +269,23 @@ async function removeMember(member) {
   }
 }
 
-async function addMember(e) {
+async function invite(e) {
   e.preventDefault();
   const form = e.target;
+  const email = form.elements.email.value.trim();
   try {
-    await api.addMember(store.project.id, { email: form.elements.email.value.trim(), role: form.elements.role.value });
+    await api.invite(store.project.id, { email, role: form.elements.role.value });
     form.reset();
-    toast('Member added.', 'info');
+    toast(`Invitation sent to ${email}.`, 'info');
   } catch {
     // reported
   }
+}
+
+/** After accepting an invitation: the project appears (and opens) without a reload. */
+async function projectJoined(projectId) {
+  await loadProjects();
+  if (projectId) location.hash = `#/p/${projectId}`;
 }
 
 function renderLabels() {
@@ -315,7 +325,7 @@ function init() {
   $('#auth-form').addEventListener('submit', submitAuth);
   $('#logout').addEventListener('click', logout);
   $('#project-form').addEventListener('submit', createProject);
-  $('#member-form').addEventListener('submit', addMember);
+  $('#member-form').addEventListener('submit', invite);
   $('#label-form').addEventListener('submit', addLabel);
   $('#new-task').addEventListener('click', () => openNew('todo'));
   window.addEventListener('hashchange', route);
@@ -327,7 +337,15 @@ function init() {
   initFilters(renderBoard);
   watchProjects();
   setInterval(() => store.project && renderBoard(), OVERDUE_EVERY_MS);
-  api.me().then(signedIn, () => signedOut(''));
+  initAccount({
+    projectJoined,
+    signedOut,
+    userChanged: (user) => { store.me = user; $('#user-name').textContent = user.display_name; },
+    passwordChanged: (user) => setCsrfToken(user.csrf_token),
+  });
+  handleLinkPage().then((resetPage) => {
+    if (!resetPage) api.me().then(signedIn, () => signedOut(''));
+  });
 }
 
 init();

@@ -1,0 +1,1 @@
+"""Account self-service: password reset, e-mail verification and change, profile, deletion."""

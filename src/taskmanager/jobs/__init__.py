@@ -1,0 +1,1 @@
+"""Durable background jobs: a table-backed queue, a registry of kinds, and the worker."""

@@ -1,0 +1,1 @@
+"""OpenID Connect sign-in: code flow with PKCE, state and nonce, ID tokens checked on JWKS."""
