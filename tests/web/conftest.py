@@ -62,6 +62,9 @@ async def base_url(backend: backends.Backend, migrated: None) -> AsyncIterator[s
     env = {k: v for k, v in os.environ.items() if k.upper() not in known}
     data_dir = Path(tempfile.mkdtemp(prefix="tm-web-"))
     env.update(DATA_DIR=str(data_dir), LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1")
+    # Every browser test registers its users from 127.0.0.1: lift the per-address limit
+    # (tests/auth checks the limit itself).
+    env["REGISTER_MAX_PER_IP_PER_MINUTE"] = "100000"
     if backend.database_url:
         env["DATABASE_URL"] = backend.database_url
     if backend.redis_url:
