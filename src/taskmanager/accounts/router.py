@@ -1,4 +1,5 @@
-"""HTTP routes of account self-service under /api/v1/auth: reset, verify, profile, delete."""
+"""HTTP routes of account self-service under /api/v1/auth: register (which mails the first
+verification link), reset, verify, profile, delete."""
 
 from __future__ import annotations
 
@@ -19,14 +20,16 @@ from taskmanager.accounts.schemas import (
     TokenBody,
 )
 from taskmanager.accounts.throttle import MailThrottle
+from taskmanager.auth import service as auth_service
 from taskmanager.auth.deps import (
     BrowserUser,
     CurrentUserRow,
     LoginThrottleDep,
+    RegistrationThrottleDep,
     SessionStoreDep,
 )
-from taskmanager.auth.router import _clear_cookies, client_ip
-from taskmanager.auth.schemas import UserRead
+from taskmanager.auth.router import _clear_cookies, _start_session, client_ip
+from taskmanager.auth.schemas import AuthRead, UserCreate, UserRead
 from taskmanager.auth.sessions import SessionStore
 from taskmanager.config import Settings
 from taskmanager.db import SessionDep
@@ -61,6 +64,34 @@ async def _throttle(
             (f"ip:{client_ip(request)}", settings.password_reset_max_per_ip_per_hour),
         ]
     )
+
+
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(
+        *JSON_BODY,
+        409,
+        429,
+        notes={409: "E-mail already registered", 429: "Too many registrations from this address"},
+    ),
+    description="A link to confirm the address is mailed (see POST /auth/verify-email).",
+)
+async def register(
+    body: UserCreate,
+    request: Request,
+    response: Response,
+    db: SessionDep,
+    store: SessionStoreDep,
+    throttle: RegistrationThrottleDep,
+    settings: SettingsDep,
+) -> AuthRead:
+    await throttle.hit(client_ip(request))
+    user = await auth_service.register(
+        db, email=body.email, password=body.password, display_name=body.display_name
+    )
+    await service.request_verification(db, user, email=user.email)  # mailed after the commit
+    return await _start_session(request, response, store, settings, user)
 
 
 @router.post(

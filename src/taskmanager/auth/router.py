@@ -8,7 +8,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 
-from taskmanager.accounts.service import request_verification
 from taskmanager.auth import service
 from taskmanager.auth.deps import (
     CSRF_COOKIE,
@@ -16,7 +15,6 @@ from taskmanager.auth.deps import (
     CurrentUser,
     CurrentUserRow,
     LoginThrottleDep,
-    RegistrationThrottleDep,
     SessionStoreDep,
 )
 from taskmanager.auth.models import User
@@ -28,7 +26,6 @@ from taskmanager.auth.schemas import (
     TokenCreate,
     TokenCreated,
     TokenRead,
-    UserCreate,
     UserRead,
 )
 from taskmanager.auth.sessions import SessionStore
@@ -80,34 +77,6 @@ async def _start_session(
 def _clear_cookies(response: Response, settings: SettingsDep) -> None:
     for name in (settings.session_cookie_name, CSRF_COOKIE):
         response.delete_cookie(name, path="/", secure=settings.cookie_secure, samesite="lax")
-
-
-@router.post(
-    "/register",
-    status_code=status.HTTP_201_CREATED,
-    responses=problems(
-        *JSON_BODY,
-        409,
-        429,
-        notes={409: "E-mail already registered", 429: "Too many registrations from this address"},
-    ),
-    description="A link to confirm the address is mailed (see POST /auth/verify-email).",
-)
-async def register(
-    body: UserCreate,
-    request: Request,
-    response: Response,
-    db: SessionDep,
-    store: SessionStoreDep,
-    throttle: RegistrationThrottleDep,
-    settings: SettingsDep,
-) -> AuthRead:
-    await throttle.hit(client_ip(request))
-    user = await service.register(
-        db, email=body.email, password=body.password, display_name=body.display_name
-    )
-    await request_verification(db, user, email=user.email)  # mailed after the commit
-    return await _start_session(request, response, store, settings, user)
 
 
 @router.post(
