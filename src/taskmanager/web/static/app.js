@@ -150,7 +150,8 @@ async function logout() {
 
 let projectsLoaded = false;
 
-async function loadProjects() {
+/** announce: toast a project someone else gave us access to (not one we just joined). */
+async function loadProjects({ announce = true } = {}) {
   let projects;
   try {
     projects = await api.projects();
@@ -161,7 +162,7 @@ async function loadProjects() {
     return;
   }
   const known = new Set(store.projects.map((p) => p.id));
-  const added = projectsLoaded ? projects.filter((p) => !known.has(p.id) && p.role !== 'owner') : [];
+  const added = announce && projectsLoaded ? projects.filter((p) => !known.has(p.id) && p.role !== 'owner') : [];
   const same = JSON.stringify(projects) === JSON.stringify(store.projects);
   store.projects = projects;
   projectsLoaded = true;
@@ -284,7 +285,7 @@ async function invite(e) {
 
 /** After accepting an invitation: the project appears (and opens) without a reload. */
 async function projectJoined(projectId) {
-  await loadProjects();
+  await loadProjects({ announce: false }); // account.js said "You joined ..." already
   if (projectId) location.hash = `#/p/${projectId}`;
 }
 
