@@ -53,7 +53,9 @@ class Board:
 async def board(migrated: None, make_settings: Callable[..., Settings]) -> AsyncIterator[Board]:
     """A server of its own with no background rounds, and a project of 50 tasks."""
     settings = make_settings(
-        realtime_check_interval_seconds=3600, event_retention_interval_seconds=0
+        realtime_check_interval_seconds=3600,
+        event_retention_interval_seconds=0,
+        jobs_in_serve=False,  # the job worker's polls would be counted as the request's
     )
     async with run_server(settings) as running, ApiClient(base_url=running.base_url) as client:
         await client.register()
