@@ -29,14 +29,14 @@ EXPECTED: dict[str, dict[str, tuple[int, int, int]]] = {
         "list_50": (3, 2, 1),
         "create_task": (6, 3, 2),
         "move_task": (10, 3, 2),
-        "ws_subscribe": (6, 2, 1),
+        "ws_subscribe": (6, 7, 3),
     },
     "postgres": {
         "get_task": (1, 2, 1),
         "list_50": (1, 2, 1),
         "create_task": (4, 3, 2),
         "move_task": (8, 3, 2),
-        "ws_subscribe": (3, 2, 1),
+        "ws_subscribe": (3, 7, 3),
     },
 }
 
