@@ -15,7 +15,7 @@ from typing import Any
 
 from taskmanager.config import Settings
 from tests.helpers import ApiClient, create_project
-from tests.perf.counting import Counts, count_io
+from tests.perf.counting import count_io, settled
 from tests.realtime.wsclient import live
 from tests.server import RunningServer, run_server
 
@@ -23,18 +23,10 @@ FEW = 10
 MANY = 200
 
 
-async def _settled(counts: Counts) -> tuple[int, int, int]:
-    last = (-1, -1, -1)
-    while counts.summary() != last:
-        last = counts.summary()
-        await asyncio.sleep(0.15)
-    return last
-
-
 async def _cost(running: RunningServer, work: Callable[[], Awaitable[Any]]) -> tuple[int, ...]:
     with count_io(running.resources) as counts:
         await work()
-        return await _settled(counts)
+        return await settled(counts)
 
 
 async def test_connect_watchdog_and_renewal_do_not_grow_with_connections(
