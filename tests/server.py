@@ -53,6 +53,8 @@ async def run_server(
         log_config=None,
         access_log=False,
         ws="websockets-sansio",
+        # As `taskmanager serve`: no permessage-deflate, so fan-outs take the direct path.
+        ws_per_message_deflate=False,
         server_header=False,
         proxy_headers=False,  # as `taskmanager serve`: FORWARDED_ALLOW_IPS is the app's
         ws_max_size=settings.ws_max_message_bytes,

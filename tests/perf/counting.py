@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -73,3 +74,12 @@ def count_io(resources: Resources) -> Iterator[Counts]:
             yield counts
     finally:
         event.remove(engine, "before_cursor_execute", on_execute)
+
+
+async def settled(counts: Counts) -> tuple[int, int, int]:
+    """The counts once nothing more arrives (work a request leaves behind is its cost too)."""
+    last = (-1, -1, -1)
+    while counts.summary() != last:
+        last = counts.summary()
+        await asyncio.sleep(0.15)
+    return last

@@ -27,6 +27,8 @@ POOLS = {
     "redis_pool_timeout_seconds": 30,
     "db_pool_size": 2,
     "db_pool_timeout_seconds": 30,
+    # One user opens all the sockets: the per-user cap (default 20) is not what is tested.
+    "realtime_max_connections_per_user": WEBSOCKETS,
 }
 
 

@@ -17,7 +17,7 @@ import pytest
 from taskmanager.config import Settings
 from tests import backends
 from tests.helpers import API, ApiClient, create_project, create_task
-from tests.perf.counting import Counts, count_io
+from tests.perf.counting import count_io, settled
 from tests.realtime.wsclient import live
 from tests.server import RunningServer, run_server
 
@@ -64,21 +64,12 @@ async def board(migrated: None, make_settings: Callable[..., Settings]) -> Async
         yield Board(running, client, project["id"], task_ids)
 
 
-async def _settled(counts: Counts) -> tuple[int, int, int]:
-    """The counts once nothing more arrives (work a request leaves behind is its cost too)."""
-    last = (-1, -1, -1)
-    while counts.summary() != last:
-        last = counts.summary()
-        await asyncio.sleep(0.15)
-    return last
-
-
 async def _measure(board: Board, name: str, send: Callable[[], Any]) -> None:
     # Once untimed: first-use work (dialect set-up, a new pooled connection) is not per request.
     await send()
     with count_io(board.server.resources) as counts:
         await send()
-        got = await _settled(counts)
+        got = await settled(counts)
     expected = EXPECTED[backends.BACKEND][name]
     assert got == expected, f"{name}: (sql, redis, round trips) = {got}\n{counts}"
 

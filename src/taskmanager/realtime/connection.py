@@ -53,6 +53,9 @@ class LiveEvent:
     name: str
     data: dict[str, Any]
     text: str
+    # The WebSocket frame of `text`, built by the first socket that writes it directly
+    # (realtime/frames.py) and shared by all the others.
+    ws_frame: bytes | None = None
 
     @classmethod
     def parse(cls, raw: bytes) -> LiveEvent:

@@ -20,7 +20,14 @@ from taskmanager.errors import AppError, NotAuthenticated
 from taskmanager.membership.access import Role, require_role
 from taskmanager.middleware.websocket_frames import frame_sender
 from taskmanager.observability.metrics import REDIS_ERRORS
-from taskmanager.realtime.connection import CLOSE_UNAUTHORIZED, Closed, Connection, Identity
+from taskmanager.realtime.connection import (
+    CLOSE_UNAUTHORIZED,
+    Closed,
+    Connection,
+    Identity,
+    LiveEvent,
+)
+from taskmanager.realtime.frames import DirectWriter, text_frame
 from taskmanager.realtime.hub import Hub, SubscribeOutcome
 from taskmanager.realtime.limits import TooManyConnections
 from taskmanager.state import Resources
@@ -38,7 +45,23 @@ CLOSE_TIMEOUT_SECONDS = 2.0
 
 class WebSocketConnection(Connection):
     kind = "websocket"
-    __slots__ = ()
+    __slots__ = ("direct",)
+
+    def __init__(self, owner: Hub, identity: Identity, *, queue_size: int) -> None:
+        super().__init__(owner, identity, queue_size=queue_size)
+        self.direct: DirectWriter | None = None
+
+    def send_event(self, event: LiveEvent) -> bool:
+        """Write the event's shared frame straight to the socket when nothing is ahead of
+        it (queue empty, writer idle); otherwise queue it, which keeps the seq order."""
+        direct = self.direct
+        if direct is not None and not self.queue and not self.sending and self.close_code is None:
+            frame = event.ws_frame
+            if frame is None:
+                frame = event.ws_frame = text_frame(event.text)
+            if direct.write(frame):
+                return True
+        return super().send_event(event)
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -152,6 +175,7 @@ async def _serve(websocket: WebSocket, identity: Identity, resources: Resources)
     hub = resources.hub
     settings = resources.settings
     connection = WebSocketConnection(hub, identity, queue_size=settings.realtime_send_queue_size)
+    connection.direct = DirectWriter.for_send(frame_sender(websocket))
     hub.register(connection)
     writer = asyncio.create_task(_write(websocket, connection))
     reader = asyncio.create_task(_read(websocket, connection, hub, resources))
