@@ -21,9 +21,6 @@ REQUESTS = 300
 # Generous waits: on a loaded CI machine the last of 300 requests may queue for seconds.
 POOLS = {
     "redis_max_connections": 8,
-    # One user opens every socket here; the per-user cap (tests/realtime/test_limits.py) is
-    # not what this measures.
-    "realtime_max_connections_per_user": 1000,
     "redis_pool_timeout_seconds": 30,
     "db_pool_size": 2,
     "db_pool_timeout_seconds": 30,
