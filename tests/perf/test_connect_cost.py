@@ -36,6 +36,7 @@ async def test_connect_watchdog_and_renewal_do_not_grow_with_connections(
         realtime_check_interval_seconds=3600,
         event_retention_interval_seconds=0,
         realtime_max_connections_per_user=MANY + 10,
+        jobs_in_serve=False,  # the job worker's polls would be counted as the connect's
     )
     async with (
         run_server(settings) as running,
