@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskmanager.labels.models import Label
 from taskmanager.membership.models import Membership
+from taskmanager.tasks.extras import COUNTS_JSON, RELATIONS_JSON, Extras, extras_of, from_json
 from taskmanager.tasks.models import PRIORITIES, Task, task_labels
 
 # PostgreSQL: each row carries its labels (ordered by name, as the relationship) as JSON,
@@ -49,6 +50,9 @@ TASK_COLUMNS = (
     _c.created_at,
     _c.updated_at,
     _c.version,
+    _c.parent_id,
+    _c.recurrence,
+    _c.recurrence_of,
 )
 # Where a select of TASK_COLUMNS + LABELS_JSON has the labels.
 LABELS_INDEX = len(TASK_COLUMNS)
@@ -66,7 +70,7 @@ _READABLE = (
 )
 # Built once per process, so each request only binds two values: SQLAlchemy's compiled
 # cache then finds the SQL (and asyncpg its prepared statement) without rebuilding anything.
-_GET_POSTGRES = _READABLE.add_columns(LABELS_JSON)
+_GET_POSTGRES = _READABLE.add_columns(LABELS_JSON, COUNTS_JSON, RELATIONS_JSON)
 # SQLite (3.40 has no ORDER BY inside aggregates): one row per label, in name order.
 _GET_SQLITE = (
     _READABLE.add_columns(
@@ -91,7 +95,13 @@ def render(body: Any) -> bytes:
     return orjson.dumps(body, option=orjson.OPT_UTC_Z, default=_uuid_text)
 
 
-def task_item(row: Sequence[Any], labels: list[dict[str, Any]]) -> dict[str, Any]:
+def postgres_extras(row: Sequence[Any]) -> Extras:
+    """The subtask counts and relations of a row that has COUNTS_JSON, RELATIONS_JSON after
+    the labels."""
+    return from_json(row[LABELS_INDEX + 1], row[LABELS_INDEX + 2])
+
+
+def task_item(row: Sequence[Any], labels: list[dict[str, Any]], extras: Extras) -> dict[str, Any]:
     """A row starting with TASK_COLUMNS as the dict of `TaskRead`, keys in its field order
     (the JSON is compared byte for byte between GET /tasks/{id} and the list)."""
     (
@@ -108,6 +118,9 @@ def task_item(row: Sequence[Any], labels: list[dict[str, Any]]) -> dict[str, Any
         created_at,
         updated_at,
         version,
+        parent_id,
+        recurrence,
+        recurrence_of,
     ) = row[:LABELS_INDEX]
     return {
         "id": task_id,
@@ -124,6 +137,11 @@ def task_item(row: Sequence[Any], labels: list[dict[str, Any]]) -> dict[str, Any
         "created_at": created_at,
         "updated_at": updated_at,
         "version": version,
+        "parent_id": parent_id,
+        "subtask_counts": extras[0],
+        "relations": extras[1],
+        "recurrence": recurrence,
+        "recurrence_of": recurrence_of,
     }
 
 
@@ -142,6 +160,7 @@ async def readable_task_json(
             return None
         # asyncpg's json codec (set up by SQLAlchemy) has decoded it; NULL: no labels.
         labels: list[dict[str, Any]] = row[LABELS_INDEX] or []
+        extras = postgres_extras(row)
     else:
         rows = (await conn.execute(_GET_SQLITE, params)).all()
         if not rows:
@@ -152,4 +171,6 @@ async def readable_task_json(
             for r in rows
             if r.label_id is not None
         ]
-    return render(task_item(row, labels)), row.version
+        top_level = [task_id] if row.parent_id is None else []
+        extras = (await extras_of(session, [task_id], top_level=top_level))[task_id]
+    return render(task_item(row, labels, extras)), row.version
