@@ -66,7 +66,7 @@ async def test_my_work_across_projects(team: Team) -> None:
 
 async def test_my_work_bad_input(team: Team) -> None:
     member = team["member"]
-    for params, field in (
+    cases: list[tuple[dict[str, str | int], str]] = [
         ({}, "assignee"),
         ({"assignee": "you"}, "assignee"),
         ({"assignee": "me", "status": "later"}, "status"),
@@ -74,7 +74,8 @@ async def test_my_work_bad_input(team: Team) -> None:
         ({"assignee": "me", "limit": 0}, "limit"),
         ({"assignee": "me", "cursor": "forged"}, "cursor"),
         ({"assignee": "zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz"}, "assignee"),
-    ):
+    ]
+    for params, field in cases:
         response = await member.get(f"{API}/tasks", params=params)
         assert_problem(response, 422, field=field)
     anonymous = await team.anonymous.get(f"{API}/tasks", params={"assignee": "me"})

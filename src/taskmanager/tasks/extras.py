@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
@@ -16,19 +16,20 @@ from taskmanager.tasks.models import INVERSE_KIND, Task, TaskExtras, TaskRelatio
 _child = aliased(Task, name="child")
 _rel = aliased(TaskRelation, name="rel")
 
-# PostgreSQL: correlated JSON columns, so GET and the list keep their single statement
-# (index lookups on ix_tasks_parent and the two ends of task_relations).
-COUNTS_JSON = (
-    select(
-        func.json_build_object(
-            "total", func.count(), "done", func.count().filter(_child.status == "done")
-        )
-    )
-    .where(_child.parent_id == Task.id)
+# Correlated counts (an index lookup on ix_tasks_parent each), selected with the task's
+# own columns on both backends, so they never cost a statement of their own.
+SUBTASK_TOTAL = (
+    select(func.count()).where(_child.parent_id == Task.id).scalar_subquery().label("subtask_total")
+)
+SUBTASK_DONE = (
+    select(func.count())
+    .where(_child.parent_id == Task.id, _child.status == "done")
     .scalar_subquery()
-    .label("subtask_counts_json")
+    .label("subtask_done")
 )
 _outgoing = _rel.source_id == Task.id
+# PostgreSQL: the relations as one JSON column (ordered by id, as `relations_of` orders
+# them), so GET and the list keep their single statement.
 RELATIONS_JSON = (
     select(
         func.json_agg(
@@ -49,65 +50,46 @@ RELATIONS_JSON = (
     .scalar_subquery()
     .label("relations_json")
 )
-Extras = tuple[dict[str, int], list[dict[str, Any]]]
+Relation = dict[str, Any]
 
 
-def from_json(counts: dict[str, int] | None, relations: list[dict[str, Any]] | None) -> Extras:
-    """The two JSON columns as decoded by asyncpg (a task without relations has NULL)."""
-    return counts or {"total": 0, "done": 0}, relations or []
-
-
-async def extras_of(
-    session: AsyncSession, task_ids: Sequence[uuid.UUID], *, top_level: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, Extras]:
-    """Counts and relations of these tasks: one statement on PostgreSQL, at most two on SQLite.
-
-    `top_level`: the ids among them that may have subtasks (a subtask never has any).
-    """
-    found: dict[uuid.UUID, Extras] = {tid: ({"total": 0, "done": 0}, []) for tid in task_ids}
+async def relations_of(
+    session: AsyncSession, task_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[Relation]]:
+    """Each task's relations as seen from it, ordered by relation id, in one query."""
+    found: dict[uuid.UUID, list[Relation]] = {task_id: [] for task_id in task_ids}
     if not task_ids:
         return found
-    if session.get_bind().dialect.name == "postgresql":
-        rows = await session.execute(
-            select(Task.id, COUNTS_JSON, RELATIONS_JSON).where(Task.id.in_(task_ids))
-        )
-        for task_id, counts, relations in rows:
-            found[task_id] = from_json(counts, relations)
-        return found
-    if top_level:
-        counted = await session.execute(
-            select(Task.parent_id, Task.status, func.count())
-            .where(Task.parent_id.in_(top_level))
-            .group_by(Task.parent_id, Task.status)
-        )
-        for parent_id, status, count in counted:
-            counts = found[cast(uuid.UUID, parent_id)][0]
-            counts["total"] += count
-            if status == "done":
-                counts["done"] += count
-    wanted = set(task_ids)
-    related = await session.execute(
+    rows = await session.execute(
         select(TaskRelation.id, TaskRelation.kind, TaskRelation.source_id, TaskRelation.target_id)
         .where(or_(TaskRelation.source_id.in_(task_ids), TaskRelation.target_id.in_(task_ids)))
         .order_by(TaskRelation.id)
     )
-    for relation_id, kind, source_id, target_id in related:
-        if source_id in wanted:
-            found[source_id][1].append({"id": relation_id, "kind": kind, "task_id": target_id})
-        if target_id in wanted:
-            found[target_id][1].append(
+    for relation_id, kind, source_id, target_id in rows:
+        if source_id in found:
+            found[source_id].append({"id": relation_id, "kind": kind, "task_id": target_id})
+        if target_id in found:
+            found[target_id].append(
                 {"id": relation_id, "kind": INVERSE_KIND[kind], "task_id": source_id}
             )
     return found
 
 
 async def load_extras(session: AsyncSession, tasks: Sequence[Task]) -> None:
-    """Set `extras` on ORM tasks before TaskRead renders them (events, write responses)."""
-    found = await extras_of(
-        session,
-        [task.id for task in tasks],
-        top_level=[task.id for task in tasks if task.parent_id is None],
-    )
+    """Set `extras` on ORM tasks before TaskRead renders them (events, write responses): one
+    statement on PostgreSQL, two on SQLite."""
+    if not tasks:
+        return
+    ids = [task.id for task in tasks]
+    postgres = session.get_bind().dialect.name == "postgresql"
+    columns: list[Any] = [Task.id, SUBTASK_TOTAL, SUBTASK_DONE]
+    if postgres:
+        columns.append(RELATIONS_JSON)
+    rows = {row[0]: row for row in await session.execute(select(*columns).where(Task.id.in_(ids)))}
+    relations = {} if postgres else await relations_of(session, ids)
     for task in tasks:
-        counts, relations = found[task.id]
-        task.extras = TaskExtras(counts, relations)
+        row = rows[task.id]
+        task.extras = TaskExtras(
+            {"total": row[1], "done": row[2]},
+            (row[3] or []) if postgres else relations[task.id],
+        )

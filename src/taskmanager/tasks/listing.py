@@ -15,13 +15,13 @@ from taskmanager.kit.pagination import PageRequest, paginate_rows
 from taskmanager.labels.models import Label
 from taskmanager.membership.access import Role, require_role
 from taskmanager.membership.models import Membership
-from taskmanager.tasks.extras import COUNTS_JSON, RELATIONS_JSON, extras_of
+from taskmanager.tasks.extras import RELATIONS_JSON, relations_of
 from taskmanager.tasks.models import PRIORITY_RANK, Task, task_labels
 from taskmanager.tasks.reads import (
     LABELS_INDEX,
     LABELS_JSON,
+    RELATIONS_INDEX,
     TASK_COLUMNS,
-    postgres_extras,
     render,
     task_item,
 )
@@ -65,11 +65,11 @@ async def _labels_of(
 
 def _select(session: AsyncSession, user_id: uuid.UUID) -> tuple[Select[Any], bool]:
     """The page's columns for tasks of projects `user_id` is a member of (any role): the
-    join is the permission check. PostgreSQL: labels, counts and relations as JSON columns."""
+    join is the permission check. PostgreSQL: labels and relations as JSON columns."""
     columns: list[Any] = [*TASK_COLUMNS]
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:
-        columns += [LABELS_JSON, COUNTS_JSON, RELATIONS_JSON]
+        columns += [LABELS_JSON, RELATIONS_JSON]
     stmt = select(*columns).join(
         Membership,
         (Membership.project_id == Task.project_id) & (Membership.user_id == user_id),
@@ -109,14 +109,14 @@ async def _render(
 ) -> bytes:
     if postgres:
         # asyncpg's json codec (set up by SQLAlchemy) has decoded them; NULL: none.
-        items = [task_item(row, row[LABELS_INDEX] or [], postgres_extras(row)) for row in rows]
+        items = [
+            task_item(row, row[LABELS_INDEX] or [], row[RELATIONS_INDEX] or []) for row in rows
+        ]
     else:
         ids = [row[0] for row in rows]
         labels = await _labels_of(session, ids)
-        extras = await extras_of(
-            session, ids, top_level=[row.id for row in rows if row.parent_id is None]
-        )
-        items = [task_item(row, labels.get(row[0], []), extras[row[0]]) for row in rows]
+        relations = await relations_of(session, ids)
+        items = [task_item(row, labels.get(row[0], []), relations[row[0]]) for row in rows]
     return render({"items": items, "next_cursor": next_cursor})
 
 
