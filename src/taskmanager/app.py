@@ -126,10 +126,18 @@ def _include_routers(app: FastAPI) -> None:
     from taskmanager.realtime.sse import router as sse_router
     from taskmanager.realtime.websocket import router as websocket_router
     from taskmanager.tasks.router import router as tasks_router
+    from taskmanager.transfer.router import router as transfer_router
 
     include_router(app, health_router)
     include_router(app, auth_router, prefix="/api/v1")
     include_router(app, websocket_router, prefix="/api/v1")
     include_router(app, sse_router, prefix="/api/v1")
-    for router in (projects_router, tasks_router, labels_router, comments_router, events_router):
+    for router in (
+        transfer_router,
+        projects_router,
+        tasks_router,
+        labels_router,
+        comments_router,
+        events_router,
+    ):
         include_router(app, router, prefix="/api/v1")

@@ -1,0 +1,64 @@
+"""HTTP routes of project export and import."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Query, Response, status
+
+from taskmanager.auth.deps import CurrentUser
+from taskmanager.db import SessionDep
+from taskmanager.kit.responses import AUTHENTICATED, JSON_BODY, problems
+from taskmanager.projects.schemas import ProjectRead
+from taskmanager.tasks.reads import render
+from taskmanager.transfer import service
+from taskmanager.transfer.plan import plan_from
+
+router = APIRouter(tags=["projects"], responses=problems(*AUTHENTICATED))
+
+
+@router.get(
+    "/projects/{project_id}/export",
+    summary="Export a project: JSON of everything, or its tasks as CSV",
+    description="JSON (`format: taskmanager.project/1`): the project, labels, tasks with their "
+    "subtasks, relations and comments, the file `POST /projects/import` reads. "
+    "`?format=csv`: one row per task.",
+    responses=problems(404, 422),
+)
+async def export_project(
+    project_id: uuid.UUID,
+    principal: CurrentUser,
+    db: SessionDep,
+    format_: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
+) -> Response:
+    if format_ == "csv":
+        text = await service.export_csv(db, project_id=project_id, user_id=principal.id)
+        return Response(
+            content=text,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="tasks.csv"'},
+        )
+    data = await service.export_project(db, project_id=project_id, user_id=principal.id)
+    return Response(
+        content=render(data),
+        media_type="application/json",
+        headers={"Content-Disposition": 'attachment; filename="project.json"'},
+    )
+
+
+@router.post(
+    "/projects/import",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a project from an export or a Trello board's JSON export",
+    description="The whole file is checked first and written in one transaction: a bad file "
+    "is a 422 whose `errors` say where it is wrong, and nothing is created.",
+    responses=problems(*JSON_BODY),
+)
+async def import_project(
+    principal: CurrentUser,
+    db: SessionDep,
+    body: Annotated[dict[str, Any], Body(description="Our export, or a Trello board export")],
+) -> ProjectRead:
+    view = await service.import_plan(db, user_id=principal.id, plan=plan_from(body))
+    return ProjectRead.of(view)
