@@ -118,6 +118,7 @@ def create_app(settings: Settings | None = None, *, tune_gc: bool = False) -> Fa
 
 def _include_routers(app: FastAPI) -> None:
     from taskmanager.auth.router import router as auth_router
+    from taskmanager.calendar.router import router as calendar_router
     from taskmanager.comments.router import router as comments_router
     from taskmanager.events.router import router as events_router
     from taskmanager.health.router import router as health_router
@@ -133,6 +134,7 @@ def _include_routers(app: FastAPI) -> None:
     include_router(app, websocket_router, prefix="/api/v1")
     include_router(app, sse_router, prefix="/api/v1")
     for router in (
+        calendar_router,
         transfer_router,
         projects_router,
         tasks_router,

@@ -1,4 +1,4 @@
-"""tasks in depth: subtasks, relations, recurrence, my-work index
+"""tasks in depth: subtasks, relations, recurrence, my-work index, calendar feeds
 
 Revision ID: 20261201_tasks_depth
 Revises: 20261125_0002
@@ -50,9 +50,19 @@ def upgrade() -> None:
         sa.UniqueConstraint("source_id", "target_id", "kind", name="uq_task_relations_pair"),
     )
     op.create_index("ix_task_relations_target", "task_relations", ["target_id"])
+    op.create_table(
+        "calendar_feeds",
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_calendar_feeds")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_calendar_feeds_token_hash")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("calendar_feeds")
     op.drop_index("ix_task_relations_target", table_name="task_relations")
     op.drop_table("task_relations")
     with op.batch_alter_table("tasks") as batch:
