@@ -155,6 +155,10 @@ class RelationCreate(StrictModel):
 class RelationRead(BaseModel):
     """A relation as seen from one of its tasks (`task_id` is the other one)."""
 
+    model_config = ConfigDict(
+        json_schema_extra=examples({"id": RELATION_ID, "kind": "blocks", "task_id": OTHER_TASK_ID})
+    )
+
     id: uuid.UUID
     kind: RelationView
     task_id: uuid.UUID
