@@ -13,7 +13,7 @@ from taskmanager.errors import Conflict, NotFound, ValidationFailed
 from taskmanager.membership.access import Role
 from taskmanager.tasks.changes import save_tasks
 from taskmanager.tasks.models import Task, TaskRelation
-from taskmanager.tasks.schemas import RelationCreate, RelationRead
+from taskmanager.tasks.schemas import RelationCreate
 from taskmanager.tasks.service import task_access
 
 
@@ -70,7 +70,7 @@ async def _blocks_path(
 
 async def add_relation(
     session: AsyncSession, *, task_id: uuid.UUID, user_id: uuid.UUID, data: RelationCreate
-) -> RelationRead:
+) -> TaskRelation:
     """`task_id` <kind> `data.task_id`; both tasks get a `task.updated` event."""
     task, _ = await task_access(
         session, task_id=task_id, user_id=user_id, minimum=Role.member, write=True
@@ -103,7 +103,7 @@ async def add_relation(
     session.add(relation)
     await session.flush()
     await save_tasks(session, [task, other], name="task.updated", actor_id=user_id)
-    return RelationRead(id=relation.id, kind=data.kind, task_id=other.id)
+    return relation
 
 
 async def delete_relation(

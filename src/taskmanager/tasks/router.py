@@ -282,7 +282,9 @@ async def list_subtasks(
 async def add_relation(
     task_id: uuid.UUID, body: RelationCreate, principal: CurrentUser, db: SessionDep
 ) -> RelationRead:
-    return await relations.add_relation(db, task_id=task_id, user_id=principal.id, data=body)
+    relation = await relations.add_relation(db, task_id=task_id, user_id=principal.id, data=body)
+    # Seen from the task it was created on: it is the source.
+    return RelationRead(id=relation.id, kind=body.kind, task_id=relation.target_id)
 
 
 @router.delete(

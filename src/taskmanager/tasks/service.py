@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from taskmanager.db import utcnow
 from taskmanager.errors import NotFound, PreconditionFailed, ValidationFailed
-from taskmanager.events.rows import append_row_event, delete_row
+from taskmanager.events.rows import append_row_event
 from taskmanager.events.schemas import EventName
 from taskmanager.kit.ordering import key_between
 from taskmanager.kit.pagination import SortSpec
@@ -25,7 +25,7 @@ from taskmanager.tasks.models import PRIORITY_RANK, Task, TaskExtras
 from taskmanager.tasks.reads import readable_task_json
 from taskmanager.tasks.recurrence import create_next_occurrence
 from taskmanager.tasks.schemas import TaskCreate, TaskMove, TaskRead, TaskUpdate
-from taskmanager.tasks.subtasks import check_parent, delete_subtasks
+from taskmanager.tasks.subtasks import check_parent, delete_subtasks, delete_task_row
 
 
 class TaskNotFound(NotFound):
@@ -379,12 +379,6 @@ async def delete_task(
     )
     _check_version(task, expected_version)
     related = await delete_subtasks(session, task, actor_id=user_id)
-    await delete_row(
-        session,
-        task,
-        name="task.deleted",
-        actor_id=user_id,
-        data={"id": str(task.id), "project_id": str(task.project_id)},
-    )
+    await delete_task_row(session, task, actor_id=user_id)
     # Their relations to the deleted tasks are gone (database cascade).
     await save_tasks(session, related, name="task.updated", actor_id=user_id)

@@ -44,6 +44,17 @@ async def check_parent(
         )
 
 
+async def delete_task_row(session: AsyncSession, task: Task, *, actor_id: uuid.UUID) -> None:
+    """Delete one task row with its `task.deleted` event (the ids the contract names)."""
+    await delete_row(
+        session,
+        task,
+        name="task.deleted",
+        actor_id=actor_id,
+        data={"id": str(task.id), "project_id": str(task.project_id)},
+    )
+
+
 async def delete_subtasks(session: AsyncSession, task: Task, *, actor_id: uuid.UUID) -> list[Task]:
     """Delete the task's subtasks, each with its own `task.deleted` event, and return the
     surviving tasks related to the task or a subtask (their relations go with them)."""
@@ -60,13 +71,7 @@ async def delete_subtasks(session: AsyncSession, task: Task, *, actor_id: uuid.U
     )
     other_ids = {end for row in await session.execute(ends) for end in row} - set(doomed)
     for child in children:
-        await delete_row(
-            session,
-            child,
-            name="task.deleted",
-            actor_id=actor_id,
-            data={"id": str(child.id), "project_id": str(child.project_id)},
-        )
+        await delete_task_row(session, child, actor_id=actor_id)
     if not other_ids:
         return []
     return list(
