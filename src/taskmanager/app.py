@@ -125,6 +125,7 @@ def create_app(settings: Settings | None = None, *, tune_gc: bool = False) -> Fa
 def _include_routers(app: FastAPI) -> None:
     from taskmanager.accounts.router import router as accounts_router
     from taskmanager.auth.router import router as auth_router
+    from taskmanager.calendar.router import router as calendar_router
     from taskmanager.comments.router import router as comments_router
     from taskmanager.events.router import router as events_router
     from taskmanager.health.router import router as health_router
@@ -135,6 +136,7 @@ def _include_routers(app: FastAPI) -> None:
     from taskmanager.realtime.sse import router as sse_router
     from taskmanager.realtime.websocket import router as websocket_router
     from taskmanager.tasks.router import router as tasks_router
+    from taskmanager.transfer.router import router as transfer_router
 
     include_router(app, health_router)
     include_router(app, auth_router, prefix="/api/v1")
@@ -143,6 +145,8 @@ def _include_routers(app: FastAPI) -> None:
     include_router(app, websocket_router, prefix="/api/v1")
     include_router(app, sse_router, prefix="/api/v1")
     for router in (
+        calendar_router,
+        transfer_router,
         projects_router,
         invitations_router,
         tasks_router,

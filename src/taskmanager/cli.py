@@ -128,6 +128,31 @@ def _seed(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _import(args: argparse.Namespace) -> int:
+    import asyncio
+    from pathlib import Path
+
+    from taskmanager.transfer.cli import read_file, run_import
+
+    raw = read_file(Path(args.file))
+    if raw is None:
+        return 1
+    settings = load_settings()
+    if settings.is_sqlite:
+        from taskmanager.migrations.runner import upgrade_to_head
+
+        upgrade_to_head(settings)
+    return asyncio.run(
+        run_import(
+            settings,
+            raw=raw,
+            path=Path(args.file),
+            owner_email=args.owner,
+            project_name=args.project_name,
+        )
+    )
+
+
 _SETTINGS_NOTE = (
     "Settings come from the environment or ./.env (DATABASE_URL, REDIS_URL, ...: see the "
     "README); with neither URL set it uses the embedded default, SQLite in DATA_DIR (./data) "
@@ -198,6 +223,18 @@ def build_parser() -> argparse.ArgumentParser:
     _command(commands, "openapi", "print the OpenAPI spec as JSON on stdout").set_defaults(
         func=_openapi
     )
+    imports = _command(
+        commands,
+        "import",
+        "import a project export or a Trello board JSON export as a new project, in one "
+        "transaction, showing progress; prints the new project's id",
+    )
+    imports.add_argument("file", help="the JSON file")
+    imports.add_argument("--owner", required=True, help="e-mail of the user who will own it")
+    imports.add_argument(
+        "--project-name", default=None, help="name of the new project (default: the file's)"
+    )
+    imports.set_defaults(func=_import)
     return parser
 
 

@@ -2,6 +2,7 @@
 
 from taskmanager.accounts.models import EmailToken
 from taskmanager.auth.models import ApiToken, User
+from taskmanager.calendar.models import CalendarFeed
 from taskmanager.comments.models import Comment
 from taskmanager.db import Base
 from taskmanager.events.models import Event
@@ -10,11 +11,12 @@ from taskmanager.jobs.models import Job
 from taskmanager.labels.models import Label
 from taskmanager.membership.models import Membership, Project
 from taskmanager.oidc.models import OidcIdentity
-from taskmanager.tasks.models import Task, task_labels
+from taskmanager.tasks.models import Task, TaskRelation, task_labels
 
 __all__ = [
     "ApiToken",
     "Base",
+    "CalendarFeed",
     "Comment",
     "EmailToken",
     "Event",
@@ -25,6 +27,7 @@ __all__ = [
     "OidcIdentity",
     "Project",
     "Task",
+    "TaskRelation",
     "User",
     "task_labels",
 ]

@@ -173,6 +173,27 @@ async def _rename_label(world: World, principal: str, ok: bool) -> Request:
     return Request(f"{API}/labels/{label_id}", body, world.a.project_id)
 
 
+async def _new_relation(world: World, principal: str, ok: bool) -> Request:
+    task_id = await world.fresh(_new_relation, ok, world.fresh_task)
+    body = {"kind": "relates_to", "task_id": world.a.task_id}
+    return Request(f"{API}/tasks/{task_id}/relations", body, world.a.project_id)
+
+
+async def _relation_of_fresh_task(world: World) -> str:
+    """`<task id>/relations/<relation id>`: a fresh task blocking team A's shared one."""
+    task_id = await world.fresh_task()
+    response = await world.clients["owner"].post(
+        f"{API}/tasks/{task_id}/relations", json={"kind": "blocks", "task_id": world.a.task_id}
+    )
+    assert response.status_code == 201, response.text
+    return f"{task_id}/relations/{response.json()['id']}"
+
+
+async def _delete_relation(world: World, principal: str, ok: bool) -> Request:
+    path = await world.fresh(_delete_relation, ok, lambda: _relation_of_fresh_task(world))
+    return Request(f"{API}/tasks/{path}", project_id=world.a.project_id)
+
+
 P = API + "/projects/{a.project_id}"
 T = API + "/tasks/{a.task_id}"
 
@@ -266,6 +287,31 @@ MATRIX: dict[str, Row] = {
     "DELETE /api/v1/tasks/{task_id}": Row(member_write(204), on_fresh("tasks")),
     "POST /api/v1/tasks/{task_id}/move": Row(
         member_write(200), fixed(T + "/move", {"status": "in_progress"})
+    ),
+    # -- subtasks, relations, my work, export / import, calendar feed -----------------------
+    # Only tasks of the caller's own projects: an outsider's "my work" is just empty.
+    "GET /api/v1/tasks": Row(any_user(200), fixed(API + "/tasks?assignee=me")),
+    "GET /api/v1/tasks/{task_id}/subtasks": Row(read(), fixed(T + "/subtasks")),
+    "POST /api/v1/tasks/{task_id}/relations": Row(member_write(201), _new_relation),
+    "DELETE /api/v1/tasks/{task_id}/relations/{relation_id}": Row(
+        member_write(204), _delete_relation
+    ),
+    "GET /api/v1/projects/{project_id}/export": Row(read(), fixed(P + "/export")),
+    "POST /api/v1/projects/import": Row(
+        any_user(201),
+        fixed(
+            API + "/projects/import",
+            {"format": "taskmanager.project/1", "project": {"name": "imported"}},
+        ),
+    ),
+    "POST /api/v1/auth/me/calendar-feed": Row(any_user(201), fixed(API + "/auth/me/calendar-feed")),
+    # Nobody here has a feed yet (this row runs before the POST one).
+    "DELETE /api/v1/auth/me/calendar-feed": Row(
+        any_user(404), fixed(API + "/auth/me/calendar-feed")
+    ),
+    # The secret is the credential: a wrong one is a 404 for everyone, signed in or not.
+    "GET /api/v1/calendar/{token}.ics": Row(
+        public(404), fixed(API + "/calendar/" + "x" * 43 + ".ics")
     ),
     # -- labels, comments, events, stream ------------------------------------------------
     "GET /api/v1/projects/{project_id}/labels": Row(read(), fixed(P + "/labels")),

@@ -154,6 +154,21 @@ async def _label(w: World) -> Case:
     return Case(f"{API}/projects/{w.project['id']}/labels", body, 201)
 
 
+async def _relation(w: World) -> Case:
+    a = await create_task(w.owner, w.project["id"], "A")
+    b = await create_task(w.owner, w.project["id"], "B")
+    return Case(f"{API}/tasks/{a['id']}/relations", {"kind": "blocks", "task_id": b["id"]}, 201)
+
+
+async def _import(w: World) -> Case:
+    body = {"format": "taskmanager.project/1", "project": {"name": "Imported"}}
+    return Case(f"{API}/projects/import", body, 201)
+
+
+async def _calendar_feed(w: World) -> Case:
+    return Case(f"{API}/auth/me/calendar-feed", None, 201)
+
+
 async def _comment(w: World) -> Case:
     task = await create_task(w.owner, w.project["id"], "Discuss")
     return Case(f"{API}/tasks/{task['id']}/comments", {"body": "First!"}, 201)
@@ -178,11 +193,15 @@ CASES: dict[str, Prepare] = {
     "/api/v1/tasks/{task_id}/move": _move,
     "/api/v1/projects/{project_id}/labels": _label,
     "/api/v1/tasks/{task_id}/comments": _comment,
+    "/api/v1/tasks/{task_id}/relations": _relation,
+    "/api/v1/projects/import": _import,
+    "/api/v1/auth/me/calendar-feed": _calendar_feed,
 }
 # What a retry by the same, still signed-in caller gets: the stored answer, a 409 (its
 # answer held a secret), or a fresh run (answers that set cookies are never stored).
 SAME_CALLER = {
     "/api/v1/auth/tokens": "withheld",
+    "/api/v1/auth/me/calendar-feed": "withheld",
     "/api/v1/auth/logout": "401",  # the session it ended is the one retrying
     "/api/v1/auth/register": "runs again",
     "/api/v1/auth/login": "runs again",
@@ -217,7 +236,7 @@ def _leaks(response: httpx.Response, first: httpx.Response, case: Case) -> bool:
         return case.authenticated or first.content not in (b"", b"{}")
     body = first.json() if first.content else {}
     # A login's answer is the account's own (anyone with its password may get one).
-    names = ("id", "token", "csrf_token") if case.authenticated else ("token", "csrf_token")
+    names = ("id", "token", "url", "csrf_token") if case.authenticated else ("token", "csrf_token")
     values = [str(body[name]) for name in names if body.get(name)]
     return any(value in response.text for value in values if value not in case.path)
 
@@ -260,7 +279,8 @@ async def test_retries_are_authenticated_like_the_first_request(
         elif expected == "withheld":
             body = assert_problem(same, 409)
             assert body["code"] == "idempotency_response_withheld"
-            assert first.json()["token"] not in same.text
+            secret = first.json().get("token") or first.json()["url"]
+            assert secret not in same.text
         elif expected == "401":
             assert_problem(same, 401)
         else:

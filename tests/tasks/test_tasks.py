@@ -32,6 +32,11 @@ TASK_FIELDS = {
     "created_at",
     "updated_at",
     "version",
+    "parent_id",
+    "subtask_counts",
+    "relations",
+    "recurrence",
+    "recurrence_of",
 }
 
 

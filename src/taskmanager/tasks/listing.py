@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import Select, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskmanager.errors import ValidationFailed
@@ -15,8 +15,16 @@ from taskmanager.kit.pagination import PageRequest, paginate_rows
 from taskmanager.labels.models import Label
 from taskmanager.membership.access import Role, require_role
 from taskmanager.membership.models import Membership
+from taskmanager.tasks.extras import RELATIONS_JSON, relations_of
 from taskmanager.tasks.models import PRIORITY_RANK, Task, task_labels
-from taskmanager.tasks.reads import LABELS_INDEX, LABELS_JSON, TASK_COLUMNS, render, task_item
+from taskmanager.tasks.reads import (
+    LABELS_INDEX,
+    LABELS_JSON,
+    RELATIONS_INDEX,
+    TASK_COLUMNS,
+    render,
+    task_item,
+)
 from taskmanager.tasks.service import SEARCH_EXPR, TASK_SORTS
 
 
@@ -29,6 +37,8 @@ class TaskFilters:
     due_before: dt.datetime | None = None
     due_after: dt.datetime | None = None
     q: str | None = None
+    parent_id: uuid.UUID | None = None
+    top_level: bool = False
 
 
 def _escape_like(text: str) -> str:
@@ -53,37 +63,21 @@ async def _labels_of(
     return by_task
 
 
-async def list_page(
-    session: AsyncSession,
-    *,
-    project_id: uuid.UUID,
-    user_id: uuid.UUID,
-    filters: TaskFilters,
-    sort: str,
-    page: PageRequest,
-) -> bytes:
-    """One page as the JSON of `Page[TaskRead]`, byte for byte.
-
-    Validating 50 ORM objects into TaskRead and the page again was most of the list's CPU;
-    the rows are already what TaskRead describes (the database enforces it), so they are
-    serialised directly (reads.render: the same bytes the models give, checked against the
-    create response in tests/tasks/test_tasks.py); the dict keys are in TaskRead's field
-    order (see reads.task_item).
-    """
+def _select(session: AsyncSession, user_id: uuid.UUID) -> tuple[Select[Any], bool]:
+    """The page's columns for tasks of projects `user_id` is a member of (any role): the
+    join is the permission check. PostgreSQL: labels and relations as JSON columns."""
     columns: list[Any] = [*TASK_COLUMNS]
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:
-        columns.append(LABELS_JSON)
-    # Any membership is the viewer role: the join is the permission check, and the role
-    # query runs only when the page is empty (not a member: 404; a member: the empty page).
-    stmt = (
-        select(*columns)
-        .join(
-            Membership,
-            (Membership.project_id == Task.project_id) & (Membership.user_id == user_id),
-        )
-        .where(Task.project_id == project_id)
+        columns += [LABELS_JSON, RELATIONS_JSON]
+    stmt = select(*columns).join(
+        Membership,
+        (Membership.project_id == Task.project_id) & (Membership.user_id == user_id),
     )
+    return stmt, postgres
+
+
+def _filtered(stmt: Select[Any], filters: TaskFilters) -> Select[Any]:
     if filters.status is not None:
         stmt = stmt.where(Task.status == filters.status)
     if filters.priority is not None:
@@ -103,6 +97,50 @@ async def list_page(
     if filters.q:
         pattern = f"%{_escape_like(filters.q.lower())}%"
         stmt = stmt.where(SEARCH_EXPR.like(pattern, escape="\\"))
+    if filters.parent_id is not None:
+        stmt = stmt.where(Task.parent_id == filters.parent_id)
+    if filters.top_level:
+        stmt = stmt.where(Task.parent_id.is_(None))
+    return stmt
+
+
+async def _render(
+    session: AsyncSession, rows: Any, next_cursor: str | None, *, postgres: bool
+) -> bytes:
+    if postgres:
+        # asyncpg's json codec (set up by SQLAlchemy) has decoded them; NULL: none.
+        items = [
+            task_item(row, row[LABELS_INDEX] or [], row[RELATIONS_INDEX] or []) for row in rows
+        ]
+    else:
+        ids = [row[0] for row in rows]
+        labels = await _labels_of(session, ids)
+        relations = await relations_of(session, ids)
+        items = [task_item(row, labels.get(row[0], []), relations[row[0]]) for row in rows]
+    return render({"items": items, "next_cursor": next_cursor})
+
+
+async def list_page(
+    session: AsyncSession,
+    *,
+    project_id: uuid.UUID,
+    user_id: uuid.UUID,
+    filters: TaskFilters,
+    sort: str,
+    page: PageRequest,
+) -> bytes:
+    """One page as the JSON of `Page[TaskRead]`, byte for byte.
+
+    Validating 50 ORM objects into TaskRead and the page again was most of the list's CPU;
+    the rows are already what TaskRead describes (the database enforces it), so they are
+    serialised directly (reads.render: the same bytes the models give, checked against the
+    create response in tests/tasks/test_tasks.py); the dict keys are in TaskRead's field
+    order (see reads.task_item).
+    """
+    base, postgres = _select(session, user_id)
+    # The role query runs only when the page is empty (not a member: 404; a member: the
+    # empty page).
+    stmt = _filtered(base.where(Task.project_id == project_id), filters)
     try:
         rows, next_cursor = await paginate_rows(
             session,
@@ -117,10 +155,23 @@ async def list_page(
         raise
     if not rows:
         await require_role(session, project_id, user_id, minimum=Role.viewer)
-    if postgres:
-        # asyncpg's json codec (set up by SQLAlchemy) has decoded it already; NULL: no labels.
-        items = [task_item(row, row[LABELS_INDEX] or []) for row in rows]
-    else:
-        labels = await _labels_of(session, [row[0] for row in rows])
-        items = [task_item(row, labels.get(row[0], [])) for row in rows]
-    return render({"items": items, "next_cursor": next_cursor})
+    return await _render(session, rows, next_cursor, postgres=postgres)
+
+
+async def assigned_page(
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    assignee_id: uuid.UUID,
+    filters: TaskFilters,
+    sort: str,
+    page: PageRequest,
+) -> bytes:
+    """ "My work": the tasks assigned to `assignee_id` in every project `user_id` can see, as
+    one keyset-paged query on ix_tasks_assignee_due (no loop over projects)."""
+    base, postgres = _select(session, user_id)
+    stmt = _filtered(base.where(Task.assignee_id == assignee_id), filters)
+    rows, next_cursor = await paginate_rows(
+        session, stmt, sort=TASK_SORTS[sort], scope=f"tasks:assignee:{assignee_id}", page=page
+    )
+    return await _render(session, rows, next_cursor, postgres=postgres)

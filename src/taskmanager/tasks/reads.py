@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskmanager.labels.models import Label
 from taskmanager.membership.models import Membership
+from taskmanager.tasks.extras import RELATIONS_JSON, SUBTASK_DONE, SUBTASK_TOTAL, relations_of
 from taskmanager.tasks.models import PRIORITIES, Task, task_labels
 
 # PostgreSQL: each row carries its labels (ordered by name, as the relationship) as JSON,
@@ -49,9 +50,16 @@ TASK_COLUMNS = (
     _c.created_at,
     _c.updated_at,
     _c.version,
+    _c.parent_id,
+    _c.recurrence,
+    _c.recurrence_of,
+    SUBTASK_TOTAL,
+    SUBTASK_DONE,
 )
-# Where a select of TASK_COLUMNS + LABELS_JSON has the labels.
+# Where a select of TASK_COLUMNS + LABELS_JSON + RELATIONS_JSON has the labels; the
+# relations follow them.
 LABELS_INDEX = len(TASK_COLUMNS)
+RELATIONS_INDEX = LABELS_INDEX + 1
 
 # The membership join is the permission check: a task of a project the caller is not a
 # member of (any role) is no row, exactly like a missing task.
@@ -66,7 +74,7 @@ _READABLE = (
 )
 # Built once per process, so each request only binds two values: SQLAlchemy's compiled
 # cache then finds the SQL (and asyncpg its prepared statement) without rebuilding anything.
-_GET_POSTGRES = _READABLE.add_columns(LABELS_JSON)
+_GET_POSTGRES = _READABLE.add_columns(LABELS_JSON, RELATIONS_JSON)
 # SQLite (3.40 has no ORDER BY inside aggregates): one row per label, in name order.
 _GET_SQLITE = (
     _READABLE.add_columns(
@@ -91,7 +99,9 @@ def render(body: Any) -> bytes:
     return orjson.dumps(body, option=orjson.OPT_UTC_Z, default=_uuid_text)
 
 
-def task_item(row: Sequence[Any], labels: list[dict[str, Any]]) -> dict[str, Any]:
+def task_item(
+    row: Sequence[Any], labels: list[dict[str, Any]], relations: list[dict[str, Any]]
+) -> dict[str, Any]:
     """A row starting with TASK_COLUMNS as the dict of `TaskRead`, keys in its field order
     (the JSON is compared byte for byte between GET /tasks/{id} and the list)."""
     (
@@ -108,6 +118,11 @@ def task_item(row: Sequence[Any], labels: list[dict[str, Any]]) -> dict[str, Any
         created_at,
         updated_at,
         version,
+        parent_id,
+        recurrence,
+        recurrence_of,
+        subtask_total,
+        subtask_done,
     ) = row[:LABELS_INDEX]
     return {
         "id": task_id,
@@ -124,6 +139,11 @@ def task_item(row: Sequence[Any], labels: list[dict[str, Any]]) -> dict[str, Any
         "created_at": created_at,
         "updated_at": updated_at,
         "version": version,
+        "parent_id": parent_id,
+        "subtask_counts": {"total": subtask_total, "done": subtask_done},
+        "relations": relations,
+        "recurrence": recurrence,
+        "recurrence_of": recurrence_of,
     }
 
 
@@ -142,6 +162,7 @@ async def readable_task_json(
             return None
         # asyncpg's json codec (set up by SQLAlchemy) has decoded it; NULL: no labels.
         labels: list[dict[str, Any]] = row[LABELS_INDEX] or []
+        relations: list[dict[str, Any]] = row[RELATIONS_INDEX] or []
     else:
         rows = (await conn.execute(_GET_SQLITE, params)).all()
         if not rows:
@@ -152,4 +173,5 @@ async def readable_task_json(
             for r in rows
             if r.label_id is not None
         ]
-    return render(task_item(row, labels)), row.version
+        relations = (await relations_of(session, [task_id]))[task_id]
+    return render(task_item(row, labels, relations)), row.version

@@ -9,13 +9,16 @@ from fastapi import APIRouter, Depends, Header, Query, Response, status
 
 from taskmanager.auth.deps import CurrentUser
 from taskmanager.db import SessionDep
+from taskmanager.errors import ValidationFailed
 from taskmanager.kit.pagination import Page, PageDep
 from taskmanager.kit.responses import AUTHENTICATED, JSON_BODY, problems
 from taskmanager.kit.schemas import NoNul, UTCDateTimeIn
-from taskmanager.tasks import listing, service
+from taskmanager.tasks import listing, relations, service
 from taskmanager.tasks.models import Task
 from taskmanager.tasks.schemas import (
     Priority,
+    RelationCreate,
+    RelationRead,
     TaskCreate,
     TaskMove,
     TaskRead,
@@ -102,8 +105,12 @@ async def list_tasks(
         ),
     ] = None,
     sort: Annotated[TaskSort, Query(description="`-` for descending; ties by id")] = "position",
+    parent_id: Annotated[uuid.UUID | None, Query(description="Only this task's subtasks")] = None,
+    top_level: Annotated[bool, Query(description="true: only tasks that are not subtasks")] = False,
 ) -> Response:
     filters = listing.TaskFilters(
+        parent_id=parent_id,
+        top_level=top_level,
         status=status_,
         assignee_id=assignee_id,
         label_id=label_id,
@@ -198,4 +205,97 @@ async def delete_task(
 ) -> None:
     await service.delete_task(
         db, task_id=task_id, user_id=principal.id, expected_version=expected_version
+    )
+
+
+@router.get(
+    "/tasks",
+    summary="My work: tasks assigned to someone, across every project you can see",
+    description="`assignee=me` or a user id; only tasks of projects the caller is a member of.",
+    responses=problems(422),
+    response_model=Page[TaskRead],
+)
+async def assigned_tasks(
+    principal: CurrentUser,
+    db: SessionDep,
+    page: PageDep,
+    assignee: Annotated[
+        str,
+        Query(pattern=r"^(me|[0-9a-fA-F-]{32,36})$", description="`me` or the assignee's user id"),
+    ],
+    status_: Annotated[TaskStatus | None, Query(alias="status")] = None,
+    due_before: Annotated[
+        UTCDateTimeIn | None, Query(description="due_at < this (RFC 3339 with offset)")
+    ] = None,
+    due_after: Annotated[
+        UTCDateTimeIn | None, Query(description="due_at >= this (RFC 3339 with offset)")
+    ] = None,
+    sort: Annotated[TaskSort, Query(description="`-` for descending; ties by id")] = "due_at",
+) -> Response:
+    content = await listing.assigned_page(
+        db,
+        user_id=principal.id,
+        assignee_id=principal.id if assignee == "me" else _user_id(assignee),
+        filters=listing.TaskFilters(status=status_, due_before=due_before, due_after=due_after),
+        sort=sort,
+        page=page,
+    )
+    return Response(content=content, media_type="application/json")
+
+
+def _user_id(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise ValidationFailed.field(("query", "assignee"), "`me` or a user id.") from None
+
+
+@router.get(
+    "/tasks/{task_id}/subtasks",
+    summary="A task's subtasks, in board order",
+    responses=problems(404, 422),
+    response_model=Page[TaskRead],
+)
+async def list_subtasks(
+    task_id: uuid.UUID, principal: CurrentUser, db: SessionDep, page: PageDep
+) -> Response:
+    parent = await service.get_task(db, task_id=task_id, user_id=principal.id)
+    content = await listing.list_page(
+        db,
+        project_id=parent.project_id,
+        user_id=principal.id,
+        filters=listing.TaskFilters(parent_id=parent.id),
+        sort="position",
+        page=page,
+    )
+    return Response(content=content, media_type="application/json")
+
+
+@router.post(
+    "/tasks/{task_id}/relations",
+    status_code=status.HTTP_201_CREATED,
+    summary="Relate two tasks of one project (member+)",
+    description="`blocks`, `relates_to` or `duplicates`; both tasks list it (the blocked one as "
+    "`blocked_by`) and get a `task.updated` event. A `blocks` cycle is a 422 `cycle`.",
+    responses=problems(*JSON_BODY, 403, 404, 409),
+)
+async def add_relation(
+    task_id: uuid.UUID, body: RelationCreate, principal: CurrentUser, db: SessionDep
+) -> RelationRead:
+    relation = await relations.add_relation(db, task_id=task_id, user_id=principal.id, data=body)
+    # Seen from the task it was created on: it is the source.
+    return RelationRead(id=relation.id, kind=body.kind, task_id=relation.target_id)
+
+
+@router.delete(
+    "/tasks/{task_id}/relations/{relation_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove a relation, from either of its tasks (member+)",
+    responses=problems(403, 404, 409, 422),
+)
+async def delete_relation(
+    task_id: uuid.UUID, relation_id: uuid.UUID, principal: CurrentUser, db: SessionDep
+) -> None:
+    await relations.delete_relation(
+        db, task_id=task_id, relation_id=relation_id, user_id=principal.id
     )

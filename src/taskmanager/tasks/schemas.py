@@ -6,7 +6,14 @@ import datetime as dt
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from taskmanager.kit.examples import (
     CREATED_AT,
@@ -14,18 +21,37 @@ from taskmanager.kit.examples import (
     OTHER_TASK_ID,
     OTHER_USER_ID,
     PROJECT_ID,
+    RELATION_ID,
     TASK_ID,
     UPDATED_AT,
     USER_ID,
     examples,
 )
 from taskmanager.kit.schemas import StrictModel, UTCDateTimeIn, reject_null
+from taskmanager.tasks.rrules import check_rule
 
 TaskStatus = Literal["todo", "in_progress", "done"]
 Priority = Literal["none", "low", "medium", "high", "urgent"]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Description = Annotated[str, Field(max_length=20000)]
 LabelIds = Annotated[list[uuid.UUID], Field(max_length=50)]
+Recurrence = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=500,
+        description="An RFC 5545 RRULE value such as `FREQ=WEEKLY;BYDAY=MO`: when the task "
+        "becomes done, its next occurrence is created (due on the rule's next date).",
+    ),
+    AfterValidator(check_rule),
+]
+ParentId = Annotated[
+    uuid.UUID | None,
+    Field(description="Make it a subtask of this task (same project, not itself a subtask)."),
+]
+RelationKind = Literal["blocks", "relates_to", "duplicates"]
+# Kinds as seen from a task: the target of `blocks` is `blocked_by`, and so on.
+RelationView = Literal["blocks", "blocked_by", "relates_to", "duplicates", "duplicated_by"]
 
 TaskSort = Literal[
     "position",
@@ -49,6 +75,8 @@ class TaskCreate(StrictModel):
     due_at: UTCDateTimeIn | None = None
     assignee_id: uuid.UUID | None = None
     label_ids: LabelIds = Field(default_factory=list)
+    parent_id: ParentId = None
+    recurrence: Recurrence | None = None
 
     model_config = ConfigDict(
         json_schema_extra=examples(
@@ -76,6 +104,8 @@ class TaskUpdate(StrictModel):
     due_at: UTCDateTimeIn | None = None
     assignee_id: uuid.UUID | None = None
     label_ids: LabelIds | None = None
+    parent_id: ParentId = None
+    recurrence: Recurrence | None = None
 
     _not_null = field_validator("title", "description", "status", "priority", "label_ids")(
         reject_null
@@ -108,6 +138,32 @@ class TaskLabel(BaseModel):
     color: str
 
 
+class SubtaskCounts(BaseModel):
+    total: int
+    done: int
+
+
+class RelationCreate(StrictModel):
+    kind: RelationKind
+    task_id: uuid.UUID = Field(description="The other task, in the same project")
+
+    model_config = ConfigDict(
+        json_schema_extra=examples({"kind": "blocks", "task_id": OTHER_TASK_ID})
+    )
+
+
+class RelationRead(BaseModel):
+    """A relation as seen from one of its tasks (`task_id` is the other one)."""
+
+    model_config = ConfigDict(
+        json_schema_extra=examples({"id": RELATION_ID, "kind": "blocks", "task_id": OTHER_TASK_ID})
+    )
+
+    id: uuid.UUID
+    kind: RelationView
+    task_id: uuid.UUID
+
+
 class TaskRead(BaseModel):
     model_config = ConfigDict(
         from_attributes=True,
@@ -127,6 +183,11 @@ class TaskRead(BaseModel):
                 "created_at": CREATED_AT,
                 "updated_at": UPDATED_AT,
                 "version": 3,
+                "parent_id": None,
+                "subtask_counts": {"total": 3, "done": 1},
+                "relations": [{"id": RELATION_ID, "kind": "blocked_by", "task_id": OTHER_TASK_ID}],
+                "recurrence": None,
+                "recurrence_of": None,
             }
         ),
     )
@@ -145,3 +206,8 @@ class TaskRead(BaseModel):
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int
+    parent_id: uuid.UUID | None
+    subtask_counts: SubtaskCounts
+    relations: list[RelationRead]
+    recurrence: str | None
+    recurrence_of: uuid.UUID | None

@@ -12,16 +12,20 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from taskmanager.db import utcnow
 from taskmanager.errors import NotFound, PreconditionFailed, ValidationFailed
-from taskmanager.events.rows import append_row_event, delete_row
+from taskmanager.events.rows import append_row_event
 from taskmanager.events.schemas import EventName
 from taskmanager.kit.ordering import key_between
 from taskmanager.kit.pagination import SortSpec
 from taskmanager.labels.models import Label
 from taskmanager.membership.access import Access, Role, require_role, row_access
 from taskmanager.membership.models import Membership
-from taskmanager.tasks.models import PRIORITY_RANK, Task
+from taskmanager.tasks.changes import save_tasks
+from taskmanager.tasks.extras import load_extras
+from taskmanager.tasks.models import PRIORITY_RANK, Task, TaskExtras
 from taskmanager.tasks.reads import readable_task_json
+from taskmanager.tasks.recurrence import create_next_occurrence
 from taskmanager.tasks.schemas import TaskCreate, TaskMove, TaskRead, TaskUpdate
+from taskmanager.tasks.subtasks import check_parent, delete_subtasks, delete_task_row
 
 
 class TaskNotFound(NotFound):
@@ -118,6 +122,7 @@ async def create_task(
 ) -> Task:
     await require_role(session, project_id, user_id, minimum=Role.member, write=True)
     await _check_assignee(session, project_id, data.assignee_id)
+    await check_parent(session, project_id=project_id, parent_id=data.parent_id)
     labels = await _labels(session, project_id, data.label_ids)
     now = utcnow()
     task = Task(
@@ -133,8 +138,11 @@ async def create_task(
         created_at=now,
         updated_at=now,
         version=1,
+        parent_id=data.parent_id,
+        recurrence=data.recurrence,
     )
     task.labels = labels
+    task.extras = TaskExtras.empty()  # a new task has no subtasks or relations yet
     session.add(task)
     await append_row_event(session, task, name="task.created", actor_id=user_id, read=TaskRead)
     return task
@@ -206,6 +214,13 @@ async def update_task(
     _check_version(task, expected_version)
     changes = data.model_dump(exclude_unset=True)
     changed = False
+    was_status = task.status
+    if "parent_id" in changes and changes["parent_id"] != task.parent_id:
+        await check_parent(
+            session, project_id=task.project_id, parent_id=changes["parent_id"], task_id=task.id
+        )
+        task.parent_id = changes["parent_id"]
+        changed = True
     if "assignee_id" in changes and changes["assignee_id"] != task.assignee_id:
         await _check_assignee(session, task.project_id, changes["assignee_id"])
         task.assignee_id = changes["assignee_id"]
@@ -222,21 +237,30 @@ async def update_task(
     if "priority" in changes and PRIORITY_RANK[changes["priority"]] != task.priority_rank:
         task.priority_rank = PRIORITY_RANK[changes["priority"]]
         changed = True
-    for field in ("title", "description", "due_at"):
+    for field in ("title", "description", "due_at", "recurrence"):
         if field in changes and changes[field] != getattr(task, field):
             setattr(task, field, changes[field])
             changed = True
     if not changed:
+        await load_extras(session, [task])
         return task
     await _save(session, task, "task.updated", user_id)
+    await _completed(session, task, was_status, user_id)
     return task
+
+
+async def _completed(
+    session: AsyncSession, task: Task, was_status: str, actor_id: uuid.UUID
+) -> None:
+    """A recurring task that has just become done gets its next occurrence."""
+    if task.status == "done" and was_status != "done" and task.recurrence is not None:
+        position = await _end_of_column(session, task.project_id, "todo")
+        await create_next_occurrence(session, task, actor_id=actor_id, position=position)
 
 
 async def _save(session: AsyncSession, task: Task, name: EventName, actor_id: uuid.UUID) -> None:
     """The one rule for a changed task: next version, new updated_at, flushed, its event."""
-    task.version += 1
-    task.updated_at = utcnow()
-    await append_row_event(session, task, name=name, actor_id=actor_id, read=TaskRead)
+    await save_tasks(session, [task], name=name, actor_id=actor_id)
 
 
 async def unassign_member(
@@ -254,7 +278,7 @@ async def unassign_member(
     ).all()
     for task in tasks:
         task.assignee_id = None
-        await _save(session, task, "task.updated", actor_id)
+    await save_tasks(session, tasks, name="task.updated", actor_id=actor_id)
     return list(tasks)
 
 
@@ -309,6 +333,7 @@ async def move_task(
         session, task_id=task_id, user_id=user_id, minimum=Role.member, write=True
     )
     _check_version(task, expected_version)
+    was_status = task.status
     status = data.status or task.status
     after = (
         await _neighbour(session, task, data.after_id, status, "after_id")
@@ -338,6 +363,7 @@ async def move_task(
     task.position = key_between(lower, upper)
     task.status = status
     await _save(session, task, "task.moved", user_id)
+    await _completed(session, task, was_status, user_id)
     return task
 
 
@@ -352,10 +378,7 @@ async def delete_task(
         session, task_id=task_id, user_id=user_id, minimum=Role.member, write=True
     )
     _check_version(task, expected_version)
-    await delete_row(
-        session,
-        task,
-        name="task.deleted",
-        actor_id=user_id,
-        data={"id": str(task.id), "project_id": str(task.project_id)},
-    )
+    related = await delete_subtasks(session, task, actor_id=user_id)
+    await delete_task_row(session, task, actor_id=user_id)
+    # Their relations to the deleted tasks are gone (database cascade).
+    await save_tasks(session, related, name="task.updated", actor_id=user_id)

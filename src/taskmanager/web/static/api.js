@@ -140,6 +140,9 @@ export const api = {
     return all(`/projects/${projectId}/tasks?${query}`);
   },
   task: (id) => request('GET', `/tasks/${id}`),
+  myWork: () => all('/tasks?assignee=me&sort=due_at'),
+  calendarFeed: () => request('POST', '/auth/me/calendar-feed'),
+  importProject: (body) => request('POST', '/projects/import', { body }),
   createTask: (projectId, body) => request('POST', `/projects/${projectId}/tasks`, { body }),
   updateTask: (id, body, version) =>
     request('PATCH', `/tasks/${id}`, { body, headers: ifMatch(version), expected: [412] }),

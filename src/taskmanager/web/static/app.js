@@ -7,6 +7,7 @@ import { $, h, toast } from './dom.js';
 import { flash, initBoard, renderBoard } from './board.js';
 import { initFilters, renderChoices, resetFilters, tasksChanged } from './filters.js';
 import { Live } from './live.js';
+import { hideMyWork, renderMyWork, showCalendarLink } from './mywork.js';
 import * as S from './store.js';
 import { commentsChanged, initDialog, openNew, openTask, taskChangedRemotely } from './task-dialog.js';
 
@@ -205,6 +206,14 @@ async function createProject(e) {
 
 function route() {
   if (!store.me) return;
+  if (location.hash === '#/my-work') {
+    S.closeProject();
+    live.follow(null);
+    $('#empty-state').hidden = true;
+    renderMyWork();
+    return;
+  }
+  hideMyWork();
   const match = /^#\/p\/([0-9a-f-]{36})$/.exec(location.hash);
   const id = match ? match[1] : null;
   if (store.project && store.project.id === id) return;
@@ -242,6 +251,8 @@ function renderProjectView() {
   $('#new-task').hidden = !editable;
   $('#member-form').hidden = !S.canManage();
   $('#label-form').hidden = !editable;
+  $('#export-json').href = `/api/v1/projects/${project.id}/export`;
+  $('#export-csv').href = `/api/v1/projects/${project.id}/export?format=csv`;
   renderMembers();
   renderLabels();
   renderChoices();
@@ -308,6 +319,26 @@ async function addLabel(e) {
   }
 }
 
+async function importFile(e) {
+  const file = e.target.files[0];
+  e.target.value = '';
+  if (!file) return;
+  let data;
+  try {
+    data = JSON.parse(await file.text());
+  } catch {
+    toast('That file is not JSON.');
+    return;
+  }
+  try {
+    const project = await api.importProject(data);
+    await loadProjects();
+    location.hash = `#/p/${project.id}`;
+  } catch {
+    // reported (a 422 says where the file is wrong)
+  }
+}
+
 // --- start -------------------------------------------------------------------------------
 
 async function quickAdd(status, title) {
@@ -329,6 +360,8 @@ function init() {
   $('#member-form').addEventListener('submit', invite);
   $('#label-form').addEventListener('submit', addLabel);
   $('#new-task').addEventListener('click', () => openNew('todo'));
+  $('#calendar-link').addEventListener('click', showCalendarLink);
+  $('#import-file').addEventListener('change', importFile);
   window.addEventListener('hashchange', route);
   initBoard({ open: openTask, quickAdd });
   initDialog(() => {

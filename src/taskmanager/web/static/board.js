@@ -4,6 +4,7 @@
 
 import { api } from './api.js';
 import { $, $$, formatDate, h, isOverdue, STATUSES } from './dom.js';
+import { cardExtras, isBlocked } from './depth.js';
 import { canEdit, memberName, putTask, shownIn, store, tasksIn } from './store.js';
 
 let handlers = { open: () => {}, quickAdd: () => {} };
@@ -93,6 +94,7 @@ function card(task, index, count, status, editable) {
   if (task.assignee_id) {
     meta.append(h('span', { class: 'assignee', text: memberName(task.assignee_id) || 'someone' }));
   }
+  meta.append(...cardExtras(task));
   const labels = h('ul', { class: 'chips' });
   for (const label of task.labels) {
     const chip = h('li', { class: 'chip', text: label.name });
@@ -102,7 +104,7 @@ function card(task, index, count, status, editable) {
   const el = h(
     'li',
     {
-      class: `card${flashed.has(task.id) ? ' flash' : ''}${overdue ? ' overdue' : ''}`,
+      class: `card${flashed.has(task.id) ? ' flash' : ''}${overdue ? ' overdue' : ''}${isBlocked(task) ? ' blocked' : ''}`,
       draggable: editable ? 'true' : 'false',
       dataset: { id: task.id },
     },

@@ -5,6 +5,7 @@
 
 import { api } from './api.js';
 import { $, fromLocalInput, h, PRIORITIES, STATUSES, toast, toLocalInput } from './dom.js';
+import { depthSection, recurrenceSelect } from './depth.js';
 import { canEdit, memberName, putTask, store } from './store.js';
 
 const dialog = () => $('#task-dialog');
@@ -84,7 +85,8 @@ function render(task) {
       field('Status', select('status', STATUSES, task.status)),
       field('Priority', select('priority', PRIORITIES.map((p) => [p, p]), task.priority)),
       field('Due', h('input', { type: 'datetime-local', name: 'due', value: toLocalInput(task.due_at), readonly: !editable })),
-      field('Assignee', select('assignee_id', assignees, task.assignee_id || ''))),
+      field('Assignee', select('assignee_id', assignees, task.assignee_id || '')),
+      field('Repeats', recurrenceSelect(task, editable))),
     h('fieldset', { class: 'labels-field' }, h('legend', { text: 'Labels' }), labelBoxes),
     h('div', { class: 'dialog-actions' },
       editable && !isNew ? h('button', { type: 'button', class: 'danger', id: 'delete-task', text: 'Delete', onclick: remove }) : null,
@@ -94,6 +96,16 @@ function render(task) {
 
   const parts = [form];
   if (!isNew) {
+    // A subtask added or ticked: the board and this section show it at once.
+    const refreshDepth = () => {
+      onChange();
+      const fresh = store.tasks.get(task.id);
+      const depth = dialog().querySelector('section.depth');
+      if (fresh && depth && current && current.taskId === task.id) {
+        depth.replaceWith(depthSection(fresh, editable, refreshDepth));
+      }
+    };
+    parts.push(depthSection(task, editable, refreshDepth));
     parts.push(h('section', { class: 'comments' },
       h('h3', { text: 'Comments' }),
       h('ul', { id: 'comment-list', class: 'comment-list' }),
@@ -119,6 +131,7 @@ function formValues() {
     due: due ? String(due) : '',  // datetime-local, the viewer's wall-clock time
     assignee_id: data.get('assignee_id') || null,
     label_ids: data.getAll('label_ids').sort(),
+    recurrence: data.get('recurrence') || null,
   };
 }
 

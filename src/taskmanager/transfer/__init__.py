@@ -1,0 +1,1 @@
+"""Project export (JSON, CSV) and import (our JSON, a Trello board export)."""

@@ -1,0 +1,41 @@
+// "My work": the tasks assigned to me across all my projects (GET /tasks?assignee=me),
+// due first, with the calendar feed link.
+
+import { api } from './api.js';
+import { $, formatDate, h, isOverdue, toast } from './dom.js';
+import { store } from './store.js';
+
+export async function renderMyWork() {
+  const view = $('#my-work');
+  view.hidden = false;
+  const list = $('#my-work-list');
+  list.replaceChildren(h('li', { class: 'muted', text: 'Loading…' }));
+  let tasks;
+  try {
+    tasks = await api.myWork();
+  } catch (error) {
+    toast(error.message);
+    return;
+  }
+  const names = new Map(store.projects.map((p) => [p.id, p.name]));
+  list.replaceChildren(...tasks.map((t) => h('li', { class: `work-item${isOverdue(t) ? ' overdue' : ''}`, dataset: { id: t.id } },
+    h('a', { href: `#/p/${t.project_id}`, class: 'work-title', text: t.title }),
+    h('span', { class: 'work-project', text: names.get(t.project_id) || '' }),
+    h('span', { class: `work-status status-${t.status}`, text: t.status.replace('_', ' ') }),
+    t.due_at ? h('time', { datetime: t.due_at, text: `due ${formatDate(t.due_at)}` }) : null)));
+  if (!tasks.length) list.append(h('li', { class: 'muted', text: 'Nothing is assigned to you.' }));
+}
+
+export function hideMyWork() {
+  $('#my-work').hidden = true;
+}
+
+export async function showCalendarLink() {
+  try {
+    const { url } = await api.calendarFeed();
+    const field = $('#calendar-url');
+    field.value = url;
+    field.hidden = false;
+    field.select();
+  } catch { /* reported */ }
+}
