@@ -51,6 +51,12 @@ def parse_if_match(if_match: IfMatch = None) -> frozenset[int] | None:
 
 
 ExpectedVersion = Annotated[frozenset[int] | None, Depends(parse_if_match)]
+DueBefore = Annotated[
+    UTCDateTimeIn | None, Query(description="due_at < this (RFC 3339 with offset)")
+]
+DueAfter = Annotated[
+    UTCDateTimeIn | None, Query(description="due_at >= this (RFC 3339 with offset)")
+]
 
 
 def _read(task: Task, response: Response) -> TaskRead:
@@ -90,12 +96,8 @@ async def list_tasks(
     assignee_id: uuid.UUID | None = None,
     label_id: uuid.UUID | None = None,
     priority: Priority | None = None,
-    due_before: Annotated[
-        UTCDateTimeIn | None, Query(description="due_at < this (RFC 3339 with offset)")
-    ] = None,
-    due_after: Annotated[
-        UTCDateTimeIn | None, Query(description="due_at >= this (RFC 3339 with offset)")
-    ] = None,
+    due_before: DueBefore = None,
+    due_after: DueAfter = None,
     q: Annotated[
         Annotated[str, NoNul] | None,
         Query(
@@ -224,12 +226,8 @@ async def assigned_tasks(
         Query(pattern=r"^(me|[0-9a-fA-F-]{32,36})$", description="`me` or the assignee's user id"),
     ],
     status_: Annotated[TaskStatus | None, Query(alias="status")] = None,
-    due_before: Annotated[
-        UTCDateTimeIn | None, Query(description="due_at < this (RFC 3339 with offset)")
-    ] = None,
-    due_after: Annotated[
-        UTCDateTimeIn | None, Query(description="due_at >= this (RFC 3339 with offset)")
-    ] = None,
+    due_before: DueBefore = None,
+    due_after: DueAfter = None,
     sort: Annotated[TaskSort, Query(description="`-` for descending; ties by id")] = "due_at",
 ) -> Response:
     content = await listing.assigned_page(
