@@ -57,4 +57,4 @@ def test_bench_smoke(tmp_path: Path) -> None:
     assert stall["server_closed_stalled"], stall
     assert stall["after"]["missing_deliveries"] == 0, stall
     assert (tmp_path / "results.md").read_text().startswith("# Benchmark results")
-    assert {t["target"] for t in results["targets"]} >= {"GET task >= 0.6x floor"}
+    assert {t["target"] for t in results["targets"]} >= {"GET task >= 0.5x floor"}

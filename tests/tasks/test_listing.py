@@ -211,7 +211,9 @@ async def test_no_n_plus_one(team: Team, server: RunningServer) -> None:
     statements: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
+        # The server's background job worker shares the engine and polls the jobs table.
+        if " jobs" not in statement:
+            statements.append(statement)
 
     engine = server.resources.engine.sync_engine
     url = f"{API}/projects/{pid}/tasks"
