@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskmanager.db import utcnow
 from taskmanager.events.service import prune_batch
+from taskmanager.kit.background import cancel_and_wait
 from taskmanager.observability.metrics import EVENTS_PRUNED, RETENTION_ROUNDS
 from taskmanager.state import Resources
 from taskmanager.uow import unit_of_work
@@ -52,11 +53,7 @@ class RetentionJob:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is None:
-            return
-        task.cancel()
-        # wait() rather than awaiting the task: our own cancellation still propagates.
-        await asyncio.wait({task})
+        await cancel_and_wait(task)
 
     async def _run(self) -> None:
         interval = self.settings.event_retention_interval_seconds

@@ -25,6 +25,7 @@ from taskmanager.jobs.metrics import (
 )
 from taskmanager.jobs.models import FAILED, QUEUED, Job
 from taskmanager.jobs.registry import JobContext, PermanentJobError, lookup, open_session
+from taskmanager.kit.background import cancel_and_wait
 from taskmanager.state import Resources
 
 logger = logging.getLogger("taskmanager.jobs")
@@ -82,11 +83,8 @@ class JobWorker:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is None:
-            return
-        task.cancel()
         # A job cut off here keeps its lease and is taken again once the lease runs out.
-        await asyncio.wait({task})
+        await cancel_and_wait(task)
 
     async def _run(self) -> None:
         while True:
