@@ -22,7 +22,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlalchemy.util import await_
 
 from taskmanager.config import Settings
-from taskmanager.uow import get_session
+from taskmanager.uow import get_session, get_write_session
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -173,3 +173,5 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 # The request's session: one unit of work, committed (then published) before the response.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+# The same for a GET that writes: always a write transaction, whatever the method.
+WriteSessionDep = Annotated[AsyncSession, Depends(get_write_session, scope="function")]

@@ -168,6 +168,15 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield uow.session
 
 
+async def get_write_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """`get_session` for the rare GET that writes (a sign-in callback): one transaction with
+    the write lock, never the autocommit read session (on PostgreSQL each statement would
+    commit alone; on SQLite the read could not be upgraded while another writer runs)."""
+    resources: Resources = request.state.resources
+    async with unit_of_work(resources) as uow:
+        yield uow.session
+
+
 def unit_of_work(
     resources: Resources, *, read_only: bool = False
 ) -> AbstractAsyncContextManager[UnitOfWork]:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from taskmanager.auth.deps import SessionStoreDep
 from taskmanager.auth.router import _start_session
-from taskmanager.db import SessionDep
+from taskmanager.db import WriteSessionDep
 from taskmanager.kit.examples import examples
 from taskmanager.kit.responses import problems
 from taskmanager.oidc import client, service
@@ -78,7 +78,7 @@ async def login(name: str, redis: RedisDep, settings: SettingsDep) -> RedirectRe
 async def callback(
     name: str,
     request: Request,
-    db: SessionDep,
+    db: WriteSessionDep,
     redis: RedisDep,
     store: SessionStoreDep,
     settings: SettingsDep,
