@@ -17,7 +17,15 @@ export async function renderMyWork() {
     toast(error.message);
     return;
   }
-  const names = new Map(store.projects.map((p) => [p.id, p.name]));
+  let names = new Map(store.projects.map((p) => [p.id, p.name]));
+  // The sidebar's list may predate a project shared or created since: ask once more.
+  if (tasks.some((t) => !names.has(t.project_id))) {
+    try {
+      names = new Map((await api.projects()).map((p) => [p.id, p.name]));
+    } catch {
+      // keep the names we have; the titles still link to their boards
+    }
+  }
   list.replaceChildren(...tasks.map((t) => h('li', { class: `work-item${isOverdue(t) ? ' overdue' : ''}`, dataset: { id: t.id } },
     h('a', { href: `#/p/${t.project_id}`, class: 'work-title', text: t.title }),
     h('span', { class: 'work-project', text: names.get(t.project_id) || '' }),
