@@ -10,6 +10,7 @@ from taskmanager.invitations.models import Invitation
 from taskmanager.jobs.models import Job
 from taskmanager.labels.models import Label
 from taskmanager.membership.models import Membership, Project
+from taskmanager.notifications.models import Notification, TaskWatch
 from taskmanager.oidc.models import OidcIdentity
 from taskmanager.tasks.models import Task, TaskRelation, task_labels
 
@@ -24,10 +25,12 @@ __all__ = [
     "Job",
     "Label",
     "Membership",
+    "Notification",
     "OidcIdentity",
     "Project",
     "Task",
     "TaskRelation",
+    "TaskWatch",
     "User",
     "task_labels",
 ]

@@ -1,0 +1,1 @@
+"""In-app notifications: who is told what happened, read/unread, watch lists."""
