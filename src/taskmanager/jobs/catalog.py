@@ -1,4 +1,4 @@
-"""Every module that registers job handlers, imported once before a worker starts."""
+"""Every module that registers job handlers, and the jobs that run on an interval."""
 
 from __future__ import annotations
 
@@ -8,7 +8,15 @@ HANDLER_MODULES = (
     "taskmanager.mail.jobs",
     "taskmanager.accounts.mails",
     "taskmanager.invitations.mails",
+    "taskmanager.reminders.jobs",
 )
+
+PERIODIC_JOBS: tuple[tuple[str, str], ...] = (
+    # (job kind, the Settings field with its interval in seconds; 0 turns it off)
+    ("reminders.sweep", "reminder_sweep_seconds"),
+)
+"""Jobs that run once per interval across all workers: exactly one row of each is queued
+at any time (jobs.queue.schedule_periodic), and finishing a run queues the next one."""
 
 
 def load() -> None:

@@ -6,12 +6,14 @@ from prometheus_client import Counter, Gauge, Histogram
 
 JOBS_QUEUED = Gauge(
     "taskmanager_jobs_queued",
-    "Jobs waiting or running (due now or later), as last counted by a worker.",
+    "Jobs waiting or running (due now or later) by kind, as last counted by a worker.",
+    ["kind"],
     multiprocess_mode="livemax",
 )
 JOBS_FAILED_TOTAL = Gauge(
     "taskmanager_jobs_given_up",
-    "Jobs kept as failed after their last attempt, as last counted by a worker.",
+    "Jobs kept as failed after their last attempt by kind, as last counted by a worker.",
+    ["kind"],
     multiprocess_mode="livemax",
 )
 JOB_LATENCY = Histogram(
@@ -28,6 +30,7 @@ JOB_DURATION = Histogram(
 )
 JOB_RUNS = Counter(
     "taskmanager_job_runs",
-    "Job attempts by kind and outcome: done, retry (failed, will run again), failed (given up).",
+    "Job attempts by kind and outcome: done, retry (failed, will run again), failed (given "
+    "up; for a periodic job: this run failed, the next one is scheduled).",
     ["kind", "outcome"],
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Index, String, Text
+from sqlalchemy import JSON, Index, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -19,8 +19,19 @@ FAILED = "failed"
 
 class Job(UUIDPrimaryKey, Base):
     __tablename__ = "jobs"
-    # What the worker's claim reads: queued jobs in due order.
-    __table_args__ = (Index("ix_jobs_status_run_at", "status", "run_at"),)
+    __table_args__ = (
+        # What the worker's claim reads: queued jobs in due order.
+        Index("ix_jobs_status_run_at", "status", "run_at"),
+        # At most one waiting job per dedupe key (jobs.queue.enqueue's `key`); a partial
+        # index, so that keys of running and given-up jobs do not count.
+        Index(
+            "uq_jobs_waiting_key",
+            "key",
+            unique=True,
+            postgresql_where=text("key IS NOT NULL"),
+            sqlite_where=text("key IS NOT NULL"),
+        ),
+    )
 
     kind: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
@@ -35,3 +46,6 @@ class Job(UUIDPrimaryKey, Base):
     locked_until: Mapped[dt.datetime | None] = mapped_column(default=None)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The dedupe key while the job waits to start; the claim clears it, so that work which
+    # arrives while a job runs queues the next one instead of being folded into this run.
+    key: Mapped[str | None] = mapped_column(String(200), default=None)

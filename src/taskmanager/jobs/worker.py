@@ -24,6 +24,7 @@ from taskmanager.jobs.metrics import (
     JOBS_QUEUED,
 )
 from taskmanager.jobs.models import FAILED, QUEUED, Job
+from taskmanager.jobs.queue import schedule_periodic
 from taskmanager.jobs.registry import JobContext, PermanentJobError, lookup, open_session
 from taskmanager.kit.background import cancel_and_wait
 from taskmanager.state import Resources
@@ -59,6 +60,11 @@ class JobWorker:
     never wait for or take each other's rows. SQLite (the embedded mode, one process) has
     a single writer anyway. A worker that dies mid-job leaves its lease to run out, and the
     job is claimed again: at least once, never twice at the same time while leases hold.
+
+    Periodic jobs (catalog.PERIODIC_JOBS) are ordinary rows: a starting worker adds the
+    one row of each kind unless it exists, and a run, done or failed, is replaced by the
+    next one due an interval later in the same transaction, so the schedule survives
+    restarts and N workers run each interval once.
     """
 
     def __init__(self, resources: Resources, *, rng: random.Random | None = None) -> None:
@@ -67,7 +73,17 @@ class JobWorker:
         self._rng = rng or random.Random()  # noqa: S311 (jitter, not a secret)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._periodic_scheduled = False
+        self._counted_kinds: set[str] = set()
+        # Jobs claimed and not finished yet: their leases are released by stop().
+        self._holding: set[uuid.UUID] = set()
         catalog.load()
+        # kind -> interval, for the periodic kinds this deployment runs (0 turns one off).
+        self.periodic: dict[str, dt.timedelta] = {
+            kind: dt.timedelta(seconds=seconds)
+            for kind, setting in catalog.PERIODIC_JOBS
+            if (seconds := float(getattr(self.settings, setting))) > 0
+        }
 
     @property
     def running(self) -> bool:
@@ -83,13 +99,34 @@ class JobWorker:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        # A job cut off here keeps its lease and is taken again once the lease runs out.
         await cancel_and_wait(task)
+        await self._release()
+
+    async def _release(self) -> None:
+        """Give back the leases of jobs cut off by stop(), so that another worker (or this
+        one restarted) takes them at once rather than after JOB_LEASE_SECONDS: a deploy
+        must not hold up a periodic job (reminders) for minutes. If this fails too (the
+        database is gone), the leases simply run out."""
+        held, self._holding = self._holding, set()
+        if not held:
+            return
+        try:
+            async with await open_session(self.resources) as session:
+                await session.execute(
+                    update(Job)
+                    .where(Job.id.in_(held), Job.status == QUEUED)
+                    .values(locked_until=None)
+                )
+                await session.commit()
+        except Exception:
+            logger.warning("could not release the leases of %d job(s)", len(held), exc_info=True)
 
     async def _run(self) -> None:
         while True:
             self._wake.clear()
             try:
+                if not self._periodic_scheduled:
+                    await self.schedule_periodic()
                 ran = await self.run_once()
             except Exception:
                 logger.exception("job worker round failed; trying again")
@@ -97,6 +134,14 @@ class JobWorker:
             if ran < BATCH_SIZE:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.settings.job_poll_seconds)
+
+    async def schedule_periodic(self) -> None:
+        """Add the one job of each periodic kind that has none yet (due at once)."""
+        async with await open_session(self.resources) as session:
+            for kind in self.periodic:
+                await schedule_periodic(session, kind, delay=dt.timedelta())
+            await session.commit()
+        self._periodic_scheduled = True
 
     async def run_once(self) -> int:
         """Claim and run one batch of due jobs; returns how many ran."""
@@ -126,6 +171,8 @@ class JobWorker:
             .values(
                 locked_until=now + dt.timedelta(seconds=self.settings.job_lease_seconds),
                 attempts=Job.attempts + 1,
+                # A started job no longer dedupes (jobs.queue.enqueue's `key`).
+                key=None,
             )
             .returning(Job.id, Job.kind, Job.payload, Job.attempts, Job.run_at)
             .execution_options(synchronize_session=False)
@@ -133,7 +180,9 @@ class JobWorker:
         async with await open_session(self.resources) as session:
             rows = (await session.execute(stmt)).all()
             await session.commit()
-        return [Claimed(*row) for row in rows]
+        claimed = [Claimed(*row) for row in rows]
+        self._holding.update(job.id for job in claimed)
+        return claimed
 
     async def _execute(self, job: Claimed) -> None:
         started = time.monotonic()
@@ -150,12 +199,30 @@ class JobWorker:
         else:
             JOB_DURATION.labels(job.kind).observe(time.monotonic() - started)
             JOB_RUNS.labels(job.kind, "done").inc()
-            async with await open_session(self.resources) as session:
-                await session.execute(delete(Job).where(Job.id == job.id))
-                await session.commit()
+            await self._finish(job)
+        # Not in a `finally`: a job cancelled by stop() stays held, for _release.
+        self._holding.discard(job.id)
+
+    async def _finish(self, job: Claimed) -> None:
+        """Delete a finished job; a periodic one is replaced by its next run."""
+        async with await open_session(self.resources) as session:
+            await session.execute(delete(Job).where(Job.id == job.id))
+            interval = self.periodic.get(job.kind)
+            if interval is not None:
+                await schedule_periodic(session, job.kind, delay=interval)
+            await session.commit()
 
     async def _failed(self, job: Claimed, exc: Exception) -> None:
         error = f"{type(exc).__name__}: {exc}"[:2000]
+        if job.kind in self.periodic:
+            # Its next run is the retry: a sweep that failed is simply done again later.
+            JOB_RUNS.labels(job.kind, "failed").inc()
+            logger.error(
+                "periodic job failed; it runs again after its interval",
+                extra={"job_id": str(job.id), "kind": job.kind, "error": error},
+            )
+            await self._finish(job)
+            return
         give_up = (
             isinstance(exc, PermanentJobError) or job.attempts >= self.settings.job_max_attempts
         )
@@ -181,7 +248,12 @@ class JobWorker:
 
     async def _count(self) -> None:
         async with self.resources.session_factory() as session:
-            rows = await session.execute(select(Job.status, func.count()).group_by(Job.status))
-            counts: dict[str, int] = {str(row[0]): int(row[1]) for row in rows.all()}
-        JOBS_QUEUED.set(counts.get(QUEUED, 0))
-        JOBS_FAILED_TOTAL.set(counts.get(FAILED, 0))
+            rows = await session.execute(
+                select(Job.kind, Job.status, func.count()).group_by(Job.kind, Job.status)
+            )
+            counts = {(str(kind), str(status)): int(n) for kind, status, n in rows.all()}
+        # Kinds seen before but gone now must read 0, not their last count.
+        self._counted_kinds.update(kind for kind, _ in counts)
+        for kind in self._counted_kinds:
+            JOBS_QUEUED.labels(kind).set(counts.get((kind, QUEUED), 0))
+            JOBS_FAILED_TOTAL.labels(kind).set(counts.get((kind, FAILED), 0))
