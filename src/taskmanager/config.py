@@ -200,7 +200,7 @@ class Settings(BaseSettings):
 
     jobs_in_serve: bool = Field(
         default=True,
-        description="Run the background job worker (mail) inside `serve`. Turn off when "
+        description="Run the background job worker (mail, reminders) inside `serve`. Turn off when "
         "`taskmanager worker` runs as its own process.",
     )
     job_poll_seconds: float = Field(
@@ -217,6 +217,13 @@ class Settings(BaseSettings):
         ge=5,
         description="A claimed job that is not finished within this time (its worker died) "
         "is taken again by another worker.",
+    )
+    reminder_sweep_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="How often a job worker looks for due reminders (`due_soon` and "
+        "`remind_at`): a reminder arrives at most this late. One sweep at a time across all "
+        "workers. 0: no reminders are sent.",
     )
     smtp_url: SecretStr | None = Field(
         default=None,

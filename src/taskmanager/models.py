@@ -12,6 +12,7 @@ from taskmanager.labels.models import Label
 from taskmanager.membership.models import Membership, Project
 from taskmanager.notifications.models import Notification, TaskWatch
 from taskmanager.oidc.models import OidcIdentity
+from taskmanager.reminders.models import TaskReminderSent
 from taskmanager.tasks.models import Task, TaskRelation, task_labels
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "Project",
     "Task",
     "TaskRelation",
+    "TaskReminderSent",
     "TaskWatch",
     "User",
     "task_labels",

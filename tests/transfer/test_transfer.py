@@ -33,7 +33,9 @@ async def test_export_import_round_trip(team: Team) -> None:
         member, pid, "Parent", label_ids=[label["id"]], priority="high", recurrence="FREQ=DAILY"
     )
     await create_task(member, pid, "Child", parent_id=parent["id"], status="done")
-    other = await create_task(member, pid, "Other", due_at="2026-12-24T18:00:00Z")
+    other = await create_task(
+        member, pid, "Other", due_at="2026-12-24T18:00:00Z", remind_at="2026-12-24T08:00:00Z"
+    )
     relation = await member.post(
         f"{API}/tasks/{parent['id']}/relations", json={"kind": "blocks", "task_id": other["id"]}
     )
@@ -62,6 +64,7 @@ async def test_export_import_round_trip(team: Team) -> None:
     assert tasks["Parent"]["labels"][0]["id"] != label["id"]
     assert (tasks["Parent"]["priority"], tasks["Parent"]["recurrence"]) == ("high", "FREQ=DAILY")
     assert tasks["Other"]["due_at"] == "2026-12-24T18:00:00Z"
+    assert tasks["Other"]["remind_at"] == "2026-12-24T08:00:00Z"
     assert [(r["kind"], r["task_id"]) for r in tasks["Other"]["relations"]] == [
         ("blocked_by", tasks["Parent"]["id"])
     ]

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -50,6 +51,19 @@ class Task(UUIDPrimaryKey, Base):
         # "My work": one assignee's tasks across projects, keyset ordered by due date.
         Index("ix_tasks_assignee_due", "assignee_id", "due_at", "id"),
         Index("ix_tasks_parent", "parent_id"),
+        # The reminder sweep's range scans (reminders.service), over tasks with the date.
+        Index(
+            "ix_tasks_due_at",
+            "due_at",
+            postgresql_where=text("due_at IS NOT NULL"),
+            sqlite_where=text("due_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_tasks_remind_at",
+            "remind_at",
+            postgresql_where=text("remind_at IS NOT NULL"),
+            sqlite_where=text("remind_at IS NOT NULL"),
+        ),
         # At most one next occurrence per recurring task, even when two moves race.
         Index("uq_tasks_recurrence_of", "recurrence_of", unique=True),
     )
@@ -62,6 +76,8 @@ class Task(UUIDPrimaryKey, Base):
     priority_rank: Mapped[int] = mapped_column(SmallInteger, default=0)
     position: Mapped[str] = mapped_column(PositionType)
     due_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # When to remind the assignee and watchers (a `reminder` notification).
+    remind_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     assignee_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )

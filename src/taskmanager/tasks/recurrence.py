@@ -40,6 +40,10 @@ async def create_next_occurrence(
         priority_rank=task.priority_rank,
         position=position,
         due_at=due,
+        # A reminder keeps its distance to the due date ("the morning before").
+        remind_at=due - (task.due_at - task.remind_at)
+        if task.due_at is not None and task.remind_at is not None
+        else None,
         assignee_id=task.assignee_id,
         created_by=actor_id,
         created_at=now,

@@ -49,6 +49,14 @@ ParentId = Annotated[
     uuid.UUID | None,
     Field(description="Make it a subtask of this task (same project, not itself a subtask)."),
 ]
+RemindAt = Annotated[
+    UTCDateTimeIn,
+    Field(
+        description="When to remind the assignee and the task's watchers (a `reminder` "
+        "notification, sent once per date; a new date reminds again). Not sent once the task "
+        "is done."
+    ),
+]
 RelationKind = Literal["blocks", "relates_to", "duplicates"]
 # Kinds as seen from a task: the target of `blocks` is `blocked_by`, and so on.
 RelationView = Literal["blocks", "blocked_by", "relates_to", "duplicates", "duplicated_by"]
@@ -73,6 +81,7 @@ class TaskCreate(StrictModel):
     status: TaskStatus = "todo"
     priority: Priority = "none"
     due_at: UTCDateTimeIn | None = None
+    remind_at: RemindAt | None = None
     assignee_id: uuid.UUID | None = None
     label_ids: LabelIds = Field(default_factory=list)
     parent_id: ParentId = None
@@ -85,6 +94,7 @@ class TaskCreate(StrictModel):
                 "description": "Cover the new board and the API tokens.",
                 "priority": "high",
                 "due_at": "2026-03-06T17:00:00+01:00",
+                "remind_at": "2026-03-06T09:00:00+01:00",
                 "assignee_id": OTHER_USER_ID,
                 "label_ids": [LABEL_ID],
             }
@@ -102,6 +112,7 @@ class TaskUpdate(StrictModel):
     )
     priority: Priority | None = None
     due_at: UTCDateTimeIn | None = None
+    remind_at: RemindAt | None = None
     assignee_id: uuid.UUID | None = None
     label_ids: LabelIds | None = None
     parent_id: ParentId = None
@@ -177,6 +188,7 @@ class TaskRead(BaseModel):
                 "priority": "high",
                 "position": "a1",
                 "due_at": "2026-03-06T16:00:00Z",
+                "remind_at": "2026-03-06T08:00:00Z",
                 "assignee_id": OTHER_USER_ID,
                 "labels": [{"id": LABEL_ID, "name": "docs", "color": "#1f77b4"}],
                 "created_by": USER_ID,
@@ -200,6 +212,7 @@ class TaskRead(BaseModel):
     priority: Priority
     position: str
     due_at: dt.datetime | None
+    remind_at: dt.datetime | None
     assignee_id: uuid.UUID | None
     labels: list[TaskLabel]
     created_by: uuid.UUID | None

@@ -133,6 +133,7 @@ async def create_task(
         priority_rank=PRIORITY_RANK[data.priority],
         position=await _end_of_column(session, project_id, data.status),
         due_at=data.due_at,
+        remind_at=data.remind_at,
         assignee_id=data.assignee_id,
         created_by=user_id,
         created_at=now,
@@ -237,7 +238,7 @@ async def update_task(
     if "priority" in changes and PRIORITY_RANK[changes["priority"]] != task.priority_rank:
         task.priority_rank = PRIORITY_RANK[changes["priority"]]
         changed = True
-    for field in ("title", "description", "due_at", "recurrence"):
+    for field in ("title", "description", "due_at", "remind_at", "recurrence"):
         if field in changes and changes[field] != getattr(task, field):
             setattr(task, field, changes[field])
             changed = True

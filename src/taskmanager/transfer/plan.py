@@ -32,6 +32,7 @@ class PlannedTask:
     parent_key: str | None = None
     recurrence: str | None = None
     label_keys: list[str] = field(default_factory=list)
+    remind_at: dt.datetime | None = None
 
 
 @dataclass(slots=True)
@@ -130,6 +131,7 @@ def _from_export(file: ProjectFile) -> Plan:
             parent,
             task.recurrence,
             list(dict.fromkeys(map(str, task.label_ids))),
+            task.remind_at,
         )
         (plan.tasks if parent is None else subtasks).append(planned)
     plan.tasks += subtasks

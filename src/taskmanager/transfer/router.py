@@ -30,6 +30,7 @@ _EXAMPLE: dict[str, Any] = {
             "status": "in_progress",
             "priority": "high",
             "due_at": "2026-03-06T16:00:00+00:00",
+            "remind_at": None,
             "parent_id": None,
             "recurrence": None,
             "label_ids": [LABEL_ID],
@@ -39,9 +40,9 @@ _EXAMPLE: dict[str, Any] = {
     "comments": [{"task_id": TASK_ID, "body": "Draft is up.", "created_at": CREATED_AT}],
 }
 _CSV_EXAMPLE = (
-    "id,title,description,status,priority,due_at,assignee_id,parent_id,labels,created_at,"
-    f"updated_at\r\n{TASK_ID},Write the release notes,,in_progress,high,"
-    f"2026-03-06T16:00:00+00:00,,,docs,{CREATED_AT},{CREATED_AT}\r\n"
+    "id,title,description,status,priority,due_at,remind_at,assignee_id,parent_id,labels,"
+    f"created_at,updated_at\r\n{TASK_ID},Write the release notes,,in_progress,high,"
+    f"2026-03-06T16:00:00+00:00,,,,docs,{CREATED_AT},{CREATED_AT}\r\n"
 )
 
 

@@ -46,6 +46,7 @@ class ExportedTask(_File):
     status: TaskStatus = "todo"
     priority: Priority = "none"
     due_at: UTCDateTimeIn | None = None
+    remind_at: UTCDateTimeIn | None = None
     parent_id: uuid.UUID | None = None
     recurrence: Recurrence | None = None
     label_ids: Annotated[list[uuid.UUID], Field(max_length=50)] = Field(default_factory=list)
