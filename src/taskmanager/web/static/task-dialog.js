@@ -26,7 +26,7 @@ export function openTaskId() {
 
 export function openNew(status = 'todo') {
   current = { taskId: null, version: null };
-  render({ title: '', description: '', status, priority: 'none', due_at: null, assignee_id: null, labels: [] });
+  render({ title: '', description: '', status, priority: 'none', due_at: null, remind_at: null, assignee_id: null, labels: [] });
   dialog().showModal();
 }
 
@@ -85,6 +85,8 @@ function render(task) {
       field('Status', select('status', STATUSES, task.status)),
       field('Priority', select('priority', PRIORITIES.map((p) => [p, p]), task.priority)),
       field('Due', h('input', { type: 'datetime-local', name: 'due', value: toLocalInput(task.due_at), readonly: !editable })),
+      // Notifies the assignee and watchers at that moment (once; a new time reminds again).
+      field('Remind me', h('input', { type: 'datetime-local', name: 'remind', value: toLocalInput(task.remind_at), readonly: !editable })),
       field('Assignee', select('assignee_id', assignees, task.assignee_id || '')),
       field('Repeats', recurrenceSelect(task, editable))),
     h('fieldset', { class: 'labels-field' }, h('legend', { text: 'Labels' }), labelBoxes),
@@ -123,12 +125,14 @@ function formValues() {
   const form = $('#task-form');
   const data = new FormData(form);
   const due = data.get('due');
+  const remind = data.get('remind');
   return {
     title: String(data.get('title')).trim(),
     description: String(data.get('description')),
     status: data.get('status'),
     priority: data.get('priority'),
     due: due ? String(due) : '',  // datetime-local, the viewer's wall-clock time
+    remind: remind ? String(remind) : '',
     assignee_id: data.get('assignee_id') || null,
     label_ids: data.getAll('label_ids').sort(),
     recurrence: data.get('recurrence') || null,
@@ -140,6 +144,7 @@ function body(values, fields) {
   const out = {};
   for (const key of fields) {
     if (key === 'due') out.due_at = fromLocalInput(values.due);
+    else if (key === 'remind') out.remind_at = fromLocalInput(values.remind);
     else out[key] = values[key];
   }
   return out;
@@ -182,6 +187,9 @@ async function showConflict(mine) {
   if (fresh.status !== mine.status) diffs.push(['Status', fresh.status]);
   if (fresh.priority !== mine.priority) diffs.push(['Priority', fresh.priority]);
   if (toLocalInput(fresh.due_at) !== mine.due) diffs.push(['Due', show(toLocalInput(fresh.due_at).replace('T', ' '))]);
+  if (toLocalInput(fresh.remind_at) !== mine.remind) {
+    diffs.push(['Reminder', show(toLocalInput(fresh.remind_at).replace('T', ' '))]);
+  }
   if ((fresh.assignee_id || null) !== mine.assignee_id) {
     diffs.push(['Assignee', show(memberName(fresh.assignee_id))]);
   }
