@@ -26,6 +26,7 @@ TASK_FIELDS = {
     "priority",
     "position",
     "due_at",
+    "remind_at",
     "assignee_id",
     "labels",
     "created_by",
