@@ -42,7 +42,7 @@ async def unread_count(principal: CurrentUser, db: SessionDep) -> UnreadCount:
 @router.post(
     "/notifications/read-all",
     summary="Mark all your notifications read",
-    responses=problems(403),
+    responses=problems(403, 409),
 )
 async def read_all(principal: CurrentUser, db: SessionDep) -> ReadAll:
     return ReadAll(read=await inbox.mark_all_read(db, user_id=principal.id))
@@ -51,7 +51,7 @@ async def read_all(principal: CurrentUser, db: SessionDep) -> ReadAll:
 @router.post(
     "/notifications/{notification_id}/read",
     summary="Mark one of your notifications read (idempotent)",
-    responses=problems(403, 404, 422),
+    responses=problems(403, 404, 409, 422),
 )
 async def read_one(
     notification_id: uuid.UUID, principal: CurrentUser, db: SessionDep

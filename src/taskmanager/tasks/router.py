@@ -314,7 +314,7 @@ async def get_watch(task_id: uuid.UUID, principal: CurrentUser, db: SessionDep) 
 @router.post(
     "/tasks/{task_id}/watch",
     summary="Watch a task: be notified of its comments (any member; idempotent)",
-    responses=problems(403, 404, 422),
+    responses=problems(403, 404, 409, 422),
 )
 async def watch_task(task_id: uuid.UUID, principal: CurrentUser, db: SessionDep) -> WatchState:
     await watching.watch(db, task_id=task_id, user_id=principal.id)
