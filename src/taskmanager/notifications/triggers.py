@@ -5,6 +5,7 @@ one SELECT, of the members a comment or a new @mention may concern)."""
 from __future__ import annotations
 
 import uuid
+from typing import Protocol
 
 from sqlalchemy import exists, false, insert, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,31 +28,37 @@ def _excerpt(text: str) -> str:
     return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…"
 
 
+class SavedTask(Protocol):
+    """What task_saved reads of a task (notifications do not import tasks/)."""
+
+    id: uuid.UUID
+    project_id: uuid.UUID
+    title: str
+    assignee_id: uuid.UUID | None
+    description: str
+
+
 async def task_saved(
     session: AsyncSession,
+    task: SavedTask,
     *,
     actor_id: uuid.UUID,
-    project_id: uuid.UUID,
-    task_id: uuid.UUID,
-    title: str,
-    assignee_id: uuid.UUID | None,
-    description: str | None,
+    was_assignee: uuid.UUID | None = None,
     was_description: str | None = None,
 ) -> None:
-    """A task was created or changed. `assignee_id` is the assignee to tell (a new task's,
-    or the new one of a changed task; None if it did not change): already checked to be a
-    member. Only @mentions that `was_description` did not have yet are told."""
-    data = {"title": title}
+    """A task was created (no `was_*`) or changed. Its assignee is told if new (already
+    checked to be a member); only @mentions `was_description` did not have yet are told."""
+    data = {"title": task.title}
     notices = []
-    if assignee_id is not None and assignee_id != actor_id:
-        notices.append(Notice(Kind.ASSIGNED, [assignee_id], data))
-    new = mentions.parse(description) - mentions.parse(was_description)
+    if task.assignee_id not in (None, was_assignee, actor_id):
+        notices.append(Notice(Kind.ASSIGNED, [task.assignee_id], data))
+    new = mentions.parse(task.description) - mentions.parse(was_description)
     if new:
-        named = await mentions.resolve(session, project_id=project_id, mentions=new)
+        named = await mentions.resolve(session, project_id=task.project_id, mentions=new)
         notices.append(Notice(Kind.MENTIONED, named, {**data, "in": "description"}))
     if notices:
         await notify_each(
-            session, notices, actor_id=actor_id, project_id=project_id, task_id=task_id
+            session, notices, actor_id=actor_id, project_id=task.project_id, task_id=task.id
         )
 
 

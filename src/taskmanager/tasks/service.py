@@ -146,15 +146,7 @@ async def create_task(
     task.extras = TaskExtras.empty()  # a new task has no subtasks or relations yet
     session.add(task)
     await append_row_event(session, task, name="task.created", actor_id=user_id, read=TaskRead)
-    await triggers.task_saved(
-        session,
-        actor_id=user_id,
-        project_id=project_id,
-        task_id=task.id,
-        title=task.title,
-        assignee_id=task.assignee_id,
-        description=task.description,
-    )
+    await triggers.task_saved(session, task, actor_id=user_id)
     return task
 
 
@@ -256,14 +248,7 @@ async def update_task(
         return task
     await _save(session, task, "task.updated", user_id)
     await triggers.task_saved(
-        session,
-        actor_id=user_id,
-        project_id=task.project_id,
-        task_id=task.id,
-        title=task.title,
-        assignee_id=task.assignee_id if task.assignee_id != was_assignee else None,
-        description=task.description,
-        was_description=was_description,
+        session, task, actor_id=user_id, was_assignee=was_assignee, was_description=was_description
     )
     await _completed(session, task, was_status, user_id)
     return task
