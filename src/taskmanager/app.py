@@ -131,9 +131,11 @@ def _include_routers(app: FastAPI) -> None:
     from taskmanager.health.router import router as health_router
     from taskmanager.invitations.router import router as invitations_router
     from taskmanager.labels.router import router as labels_router
+    from taskmanager.notifications.router import router as notifications_router
     from taskmanager.oidc.router import router as oidc_router
     from taskmanager.projects.router import router as projects_router
     from taskmanager.realtime.sse import router as sse_router
+    from taskmanager.realtime.user_stream import router as user_stream_router
     from taskmanager.realtime.websocket import router as websocket_router
     from taskmanager.tasks.router import router as tasks_router
     from taskmanager.transfer.router import router as transfer_router
@@ -144,6 +146,7 @@ def _include_routers(app: FastAPI) -> None:
     include_router(app, oidc_router, prefix="/api/v1")
     include_router(app, websocket_router, prefix="/api/v1")
     include_router(app, sse_router, prefix="/api/v1")
+    include_router(app, user_stream_router, prefix="/api/v1")
     for router in (
         calendar_router,
         transfer_router,
@@ -153,5 +156,6 @@ def _include_routers(app: FastAPI) -> None:
         labels_router,
         comments_router,
         events_router,
+        notifications_router,
     ):
         include_router(app, router, prefix="/api/v1")

@@ -194,6 +194,14 @@ async def _delete_relation(world: World, principal: str, ok: bool) -> Request:
     return Request(f"{API}/tasks/{path}", project_id=world.a.project_id)
 
 
+async def _victims_notification(world: World, principal: str, ok: bool) -> Request:
+    """A notification of B's member (assigned B's task): nobody here may mark it read."""
+    response = await world.clients["victim"].get(f"{API}/notifications")
+    assert response.status_code == 200, response.text
+    notification_id = response.json()["items"][0]["id"]
+    return Request(f"{API}/notifications/{notification_id}/read")
+
+
 P = API + "/projects/{a.project_id}"
 T = API + "/tasks/{a.task_id}"
 
@@ -331,4 +339,17 @@ MATRIX: dict[str, Row] = {
     ),
     "GET /api/v1/projects/{project_id}/events": Row(read(), fixed(P + "/events")),
     "GET /api/v1/projects/{project_id}/stream": Row(read(), fixed(P + "/stream")),
+    # -- notifications: only one's own; watching a task: any member who can see it --------
+    "GET /api/v1/notifications": Row(any_user(200), fixed(API + "/notifications")),
+    "GET /api/v1/notifications/unread-count": Row(
+        any_user(200), fixed(API + "/notifications/unread-count")
+    ),
+    "POST /api/v1/notifications/read-all": Row(
+        any_user(200), fixed(API + "/notifications/read-all")
+    ),
+    "POST /api/v1/notifications/{notification_id}/read": Row(any_user(404), _victims_notification),
+    "GET /api/v1/notifications/stream": Row(any_user(200), fixed(API + "/notifications/stream")),
+    "GET /api/v1/tasks/{task_id}/watch": Row(read(), fixed(T + "/watch")),
+    "POST /api/v1/tasks/{task_id}/watch": Row(read(), fixed(T + "/watch")),
+    "DELETE /api/v1/tasks/{task_id}/watch": Row(read(204), fixed(T + "/watch")),
 }

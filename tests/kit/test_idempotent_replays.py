@@ -174,6 +174,22 @@ async def _comment(w: World) -> Case:
     return Case(f"{API}/tasks/{task['id']}/comments", {"body": "First!"}, 201)
 
 
+async def _read_notification(w: World) -> Case:
+    await _invitation_to_owner(w)  # tells the (verified) owner: a notification of theirs
+    listed = await w.owner.get(f"{API}/notifications", params={"limit": 1})
+    notification_id = listed.json()["items"][0]["id"]
+    return Case(f"{API}/notifications/{notification_id}/read", None, 200)
+
+
+async def _read_all(w: World) -> Case:
+    return Case(f"{API}/notifications/read-all", None, 200)
+
+
+async def _watch(w: World) -> Case:
+    task = await create_task(w.owner, w.project["id"], "Watch me")
+    return Case(f"{API}/tasks/{task['id']}/watch", None, 200)
+
+
 CASES: dict[str, Prepare] = {
     "/api/v1/auth/register": _register,
     "/api/v1/auth/login": _login,
@@ -196,6 +212,9 @@ CASES: dict[str, Prepare] = {
     "/api/v1/tasks/{task_id}/relations": _relation,
     "/api/v1/projects/import": _import,
     "/api/v1/auth/me/calendar-feed": _calendar_feed,
+    "/api/v1/notifications/{notification_id}/read": _read_notification,
+    "/api/v1/notifications/read-all": _read_all,
+    "/api/v1/tasks/{task_id}/watch": _watch,
 }
 # What a retry by the same, still signed-in caller gets: the stored answer, a 409 (its
 # answer held a secret), or a fresh run (answers that set cookies are never stored).

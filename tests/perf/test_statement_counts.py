@@ -16,7 +16,7 @@ import pytest
 
 from taskmanager.config import Settings
 from tests import backends
-from tests.helpers import API, ApiClient, create_project, create_task
+from tests.helpers import API, ApiClient, add_member, create_project, create_task
 from tests.perf.counting import count_io, settled
 from tests.realtime.wsclient import live
 from tests.server import RunningServer, run_server
@@ -30,6 +30,13 @@ EXPECTED: dict[str, dict[str, tuple[int, int, int]]] = {
         "create_task": (6, 3, 2),
         "move_task": (12, 3, 2),  # + counts, + relations of the moved task
         "ws_subscribe": (6, 7, 3),
+        # Notifications: + 1 INSERT and one more PUBLISH in the same pipeline when the
+        # assignee is someone else (the membership check of the assignee was there before);
+        # a comment + 1 SELECT (who follows the task), + 1 INSERT and PUBLISH when that
+        # finds anyone.
+        "create_assigned": (8, 4, 2),
+        "comment_alone": (9, 3, 2),
+        "comment_notifying": (10, 4, 2),
     },
     "postgres": {
         "get_task": (1, 2, 1),
@@ -37,6 +44,9 @@ EXPECTED: dict[str, dict[str, tuple[int, int, int]]] = {
         "create_task": (4, 3, 2),
         "move_task": (9, 3, 2),  # + counts and relations of the moved task
         "ws_subscribe": (3, 7, 3),
+        "create_assigned": (6, 4, 2),
+        "comment_alone": (7, 3, 2),
+        "comment_notifying": (8, 4, 2),
     },
 }
 
@@ -47,6 +57,7 @@ class Board:
     client: ApiClient
     project_id: str
     task_ids: list[str]
+    teammate: ApiClient  # a member of the project: someone to notify
 
 
 @pytest.fixture(scope="module")
@@ -57,11 +68,17 @@ async def board(migrated: None, make_settings: Callable[..., Settings]) -> Async
         event_retention_interval_seconds=0,
         jobs_in_serve=False,  # the job worker's polls would be counted as the request's
     )
-    async with run_server(settings) as running, ApiClient(base_url=running.base_url) as client:
+    async with (
+        run_server(settings) as running,
+        ApiClient(base_url=running.base_url) as client,
+        ApiClient(base_url=running.base_url) as teammate,
+    ):
         await client.register()
+        await teammate.register()
         project = await create_project(client, "Counted")
         task_ids = [(await create_task(client, project["id"], f"T{i}"))["id"] for i in range(50)]
-        yield Board(running, client, project["id"], task_ids)
+        await add_member(client, project["id"], teammate, "member")
+        yield Board(running, client, project["id"], task_ids, teammate)
 
 
 async def _measure(board: Board, name: str, send: Callable[[], Any]) -> None:
@@ -98,6 +115,35 @@ async def test_create_task(board: Board) -> None:
         await create_task(board.client, board.project_id, "Counted create")
 
     await _measure(board, "create_task", send)
+
+
+async def test_create_assigned_task(board: Board) -> None:
+    async def send() -> None:
+        assignee = board.teammate.user["id"]
+        await create_task(board.client, board.project_id, "For you", assignee_id=assignee)
+
+    await _measure(board, "create_assigned", send)
+
+
+async def test_comment_that_notifies_nobody(board: Board) -> None:
+    async def send() -> None:
+        response = await board.client.post(
+            f"{API}/tasks/{board.task_ids[1]}/comments", json={"body": "Note to self"}
+        )
+        assert response.status_code == 201, response.text
+
+    await _measure(board, "comment_alone", send)
+
+
+async def test_comment_that_notifies(board: Board) -> None:
+    async def send() -> None:
+        # On the client's own task: its creator is told.
+        response = await board.teammate.post(
+            f"{API}/tasks/{board.task_ids[2]}/comments", json={"body": "Looks good"}
+        )
+        assert response.status_code == 201, response.text
+
+    await _measure(board, "comment_notifying", send)
 
 
 async def test_move_task(board: Board) -> None:

@@ -14,6 +14,7 @@ from taskmanager.errors import Forbidden, NotFound
 from taskmanager.events.rows import append_row_event, delete_row
 from taskmanager.kit.pagination import PageRequest, SortSpec, paginate
 from taskmanager.membership.access import Role, row_access
+from taskmanager.notifications import triggers
 from taskmanager.tasks.service import get_task, task_access
 
 COMMENT_SORT = SortSpec("created_at", "created_at", Comment.created_at, Comment.id, "datetime")
@@ -44,6 +45,17 @@ async def create_comment(
     session.add(comment)
     await append_row_event(
         session, comment, name="comment.created", actor_id=user_id, read=CommentRead
+    )
+    await triggers.comment_created(
+        session,
+        actor_id=user_id,
+        project_id=task.project_id,
+        task_id=task.id,
+        title=task.title,
+        created_by=task.created_by,
+        assignee_id=task.assignee_id,
+        comment_id=comment.id,
+        body=comment.body,
     )
     return comment
 

@@ -26,6 +26,7 @@ from taskmanager.invitations.schemas import InvitationCreate, InvitationRead
 from taskmanager.jobs.queue import enqueue
 from taskmanager.membership.access import ProjectNotFound, Role, require_role
 from taskmanager.membership.models import Membership, Project
+from taskmanager.notifications import triggers
 from taskmanager.projects.schemas import MemberRead
 from taskmanager.projects.service import MemberExists
 
@@ -109,6 +110,15 @@ async def invite(
     session.add(invitation)
     await session.flush()
     await enqueue(session, INVITATION_MAIL, {"invitation_id": str(invitation.id)})
+    await triggers.invited(
+        session,
+        actor_id=user_id,
+        project_id=project_id,
+        project_name=access.project.name,
+        invitation_id=invitation.id,
+        email=email,
+        role=str(data.role),
+    )
     return _read(invitation, access.project.name)
 
 

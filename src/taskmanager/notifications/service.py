@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -16,10 +17,21 @@ from taskmanager.notifications.models import Notification
 from taskmanager.notifications.schemas import NotificationRead
 from taskmanager.uow import UnitOfWork
 
+USER_CHANNEL_PREFIX = "user:"
+
 
 def user_channel(user_id: uuid.UUID) -> str:
     """The pub/sub channel every instance listens on for one user's live notifications."""
-    return f"user:{user_id}"
+    return f"{USER_CHANNEL_PREFIX}{user_id}"
+
+
+@dataclass(slots=True)
+class Notice:
+    """One kind of notification to some recipients, as part of one change."""
+
+    kind: NotificationKind
+    recipients: Iterable[uuid.UUID | None]
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 async def notify(
@@ -37,31 +49,57 @@ async def notify(
     The rows are part of the caller's transaction; each recipient's live frame
     (`{"type": "notification", ...}`) is published only after it commits.
     """
-    users = list(dict.fromkeys(r for r in recipients if r is not None and r != actor_id))
-    if not users:
-        return []
+    return await notify_each(
+        session,
+        [Notice(kind, recipients, data or {})],
+        actor_id=actor_id,
+        project_id=project_id,
+        task_id=task_id,
+    )
+
+
+async def notify_each(
+    session: AsyncSession,
+    notices: Sequence[Notice],
+    *,
+    actor_id: uuid.UUID | None,
+    project_id: uuid.UUID | None = None,
+    task_id: uuid.UUID | None = None,
+) -> list[NotificationRead]:
+    """Several kinds for one change, in one INSERT: each person gets at most one
+    notification per change, of the first notice that names them (so list the most
+    specific first: assigned, then mentioned, then commented), and the actor none."""
     now = utcnow()
-    rows = [
-        {
-            "id": uuid.uuid4(),
-            "user_id": user_id,
-            "kind": kind.value,
-            "project_id": project_id,
-            "task_id": task_id,
-            "actor_id": actor_id,
-            "data": data or {},
-            "created_at": now,
-            "read_at": None,
-        }
-        for user_id in users
-    ]
+    rows: dict[uuid.UUID, dict[str, Any]] = {}
+    for notice in notices:
+        for user_id in notice.recipients:
+            if user_id is None or user_id == actor_id or user_id in rows:
+                continue
+            rows[user_id] = {
+                "id": uuid.uuid4(),
+                "user_id": user_id,
+                "kind": notice.kind.value,
+                "project_id": project_id,
+                "task_id": task_id,
+                "actor_id": actor_id,
+                "data": notice.data,
+                "created_at": now,
+                "read_at": None,
+            }
+    if not rows:
+        return []
     # One multi-row INSERT however many recipients (an @mention of a whole team).
-    await session.execute(insert(Notification), rows)
+    await session.execute(insert(Notification), list(rows.values()))
     uow = UnitOfWork.of(session)
     reads = []
-    for user_id, row in zip(users, rows, strict=True):
+    for user_id, row in rows.items():
         read = NotificationRead.model_validate(row)
         reads.append(read)
-        frame = {"type": "notification", **read.model_dump(mode="json")}
-        uow.publish_after_commit(user_channel(user_id), orjson.dumps(frame))
+        publish_live(uow, user_id, read)
     return reads
+
+
+def publish_live(uow: UnitOfWork, user_id: uuid.UUID, read: NotificationRead) -> None:
+    """Queue the user's live frame, published once the transaction commits."""
+    frame = {"type": "notification", **read.model_dump(mode="json")}
+    uow.publish_after_commit(user_channel(user_id), orjson.dumps(frame))

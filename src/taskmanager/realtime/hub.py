@@ -31,6 +31,7 @@ from taskmanager.realtime.connection import (
     count_delivered,
 )
 from taskmanager.realtime.registry import Registry
+from taskmanager.realtime.user_channels import UserChannels
 from taskmanager.realtime.watchdog import Watchdog
 from taskmanager.state import Resources
 
@@ -53,6 +54,8 @@ class Hub:
         self.resources = resources
         self.pubsub_redis = pubsub_redis
         self.registry = Registry()
+        # Notifications: each connected user's own channel (no subscribe message needed).
+        self.users = UserChannels(pubsub_redis)
         self.watchdog = Watchdog(resources, self.registry, catch_up=self.start_catch_up)
         self._tasks: list[asyncio.Task[None]] = []
         self._listening = asyncio.Event()
@@ -67,6 +70,7 @@ class Hub:
         # events after start-up arrive through pub/sub rather than a second later.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._listening.wait(), 2)
+        await self.users.start()
 
     async def close_all(
         self, code: int = CLOSE_GOING_AWAY, reason: str = "Server shutting down"
@@ -84,6 +88,7 @@ class Hub:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.users.stop()
         if self.pubsub_redis is not self.resources.redis:
             await self.pubsub_redis.aclose()
 
@@ -94,6 +99,7 @@ class Hub:
     def unregister(self, connection: Connection) -> None:
         """Idempotent: a transport may call it from its close hook and again on exit."""
         self.registry.remove(connection)
+        self.users.leave(connection)
 
     def drop(self, sub: Subscription) -> None:
         self.registry.drop(sub)

@@ -177,6 +177,7 @@ async def _serve(websocket: WebSocket, identity: Identity, resources: Resources)
     connection = WebSocketConnection(hub, identity, queue_size=settings.realtime_send_queue_size)
     connection.direct = DirectWriter.for_send(frame_sender(websocket))
     hub.register(connection)
+    await hub.users.join(connection)  # the user's notifications, without a subscribe
     writer = asyncio.create_task(_write(websocket, connection))
     reader = asyncio.create_task(_read(websocket, connection, hub, resources))
     connection.on_close = lambda: _unblock(writer, connection, hub)

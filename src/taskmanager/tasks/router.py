@@ -13,7 +13,8 @@ from taskmanager.errors import ValidationFailed
 from taskmanager.kit.pagination import Page, PageDep
 from taskmanager.kit.responses import AUTHENTICATED, JSON_BODY, problems
 from taskmanager.kit.schemas import NoNul, UTCDateTimeIn
-from taskmanager.tasks import listing, relations, service
+from taskmanager.notifications.schemas import WatchState
+from taskmanager.tasks import listing, relations, service, watching
 from taskmanager.tasks.models import Task
 from taskmanager.tasks.schemas import (
     Priority,
@@ -297,3 +298,34 @@ async def delete_relation(
     await relations.delete_relation(
         db, task_id=task_id, relation_id=relation_id, user_id=principal.id
     )
+
+
+@router.get(
+    "/tasks/{task_id}/watch",
+    summary="Whether you watch a task",
+    responses=problems(404, 422),
+)
+async def get_watch(task_id: uuid.UUID, principal: CurrentUser, db: SessionDep) -> WatchState:
+    return WatchState(
+        watching=await watching.is_watching(db, task_id=task_id, user_id=principal.id)
+    )
+
+
+@router.post(
+    "/tasks/{task_id}/watch",
+    summary="Watch a task: be notified of its comments (any member; idempotent)",
+    responses=problems(403, 404, 409, 422),
+)
+async def watch_task(task_id: uuid.UUID, principal: CurrentUser, db: SessionDep) -> WatchState:
+    await watching.watch(db, task_id=task_id, user_id=principal.id)
+    return WatchState(watching=True)
+
+
+@router.delete(
+    "/tasks/{task_id}/watch",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Stop watching a task (idempotent)",
+    responses=problems(403, 404, 422),
+)
+async def unwatch_task(task_id: uuid.UUID, principal: CurrentUser, db: SessionDep) -> None:
+    await watching.unwatch(db, task_id=task_id, user_id=principal.id)

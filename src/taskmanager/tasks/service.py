@@ -19,6 +19,7 @@ from taskmanager.kit.pagination import SortSpec
 from taskmanager.labels.models import Label
 from taskmanager.membership.access import Access, Role, require_role, row_access
 from taskmanager.membership.models import Membership
+from taskmanager.notifications import triggers
 from taskmanager.tasks.changes import save_tasks
 from taskmanager.tasks.extras import load_extras
 from taskmanager.tasks.models import PRIORITY_RANK, Task, TaskExtras
@@ -146,6 +147,7 @@ async def create_task(
     task.extras = TaskExtras.empty()  # a new task has no subtasks or relations yet
     session.add(task)
     await append_row_event(session, task, name="task.created", actor_id=user_id, read=TaskRead)
+    await triggers.task_saved(session, task, actor_id=user_id)
     return task
 
 
@@ -215,7 +217,7 @@ async def update_task(
     _check_version(task, expected_version)
     changes = data.model_dump(exclude_unset=True)
     changed = False
-    was_status = task.status
+    was_status, was_assignee, was_description = task.status, task.assignee_id, task.description
     if "parent_id" in changes and changes["parent_id"] != task.parent_id:
         await check_parent(
             session, project_id=task.project_id, parent_id=changes["parent_id"], task_id=task.id
@@ -246,6 +248,9 @@ async def update_task(
         await load_extras(session, [task])
         return task
     await _save(session, task, "task.updated", user_id)
+    await triggers.task_saved(
+        session, task, actor_id=user_id, was_assignee=was_assignee, was_description=was_description
+    )
     await _completed(session, task, was_status, user_id)
     return task
 

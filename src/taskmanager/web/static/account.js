@@ -121,7 +121,7 @@ async function acceptPendingInvitation() {
 
 // --- invitations inbox ----------------------------------------------------------------------
 
-async function refreshInbox() {
+export async function refreshInbox() {
   if (!me) return;
   let invitations = [];
   try {

@@ -152,6 +152,14 @@ export const api = {
   labels: (projectId) => all(`/projects/${projectId}/labels`),
   createLabel: (projectId, body) => request('POST', `/projects/${projectId}/labels`, { body }),
 
+  notifications: (limit) => request('GET', `/notifications?limit=${limit}`),
+  unreadCount: () => request('GET', '/notifications/unread-count'),
+  readNotification: (id) => request('POST', `/notifications/${id}/read`),
+  readAllNotifications: () => request('POST', '/notifications/read-all'),
+  watching: (taskId) => request('GET', `/tasks/${taskId}/watch`),
+  watch: (taskId) => request('POST', `/tasks/${taskId}/watch`),
+  unwatch: (taskId) => request('DELETE', `/tasks/${taskId}/watch`).then(() => ({ watching: false })),
+
   comments: (taskId) => all(`/tasks/${taskId}/comments`),
   createComment: (taskId, body) => request('POST', `/tasks/${taskId}/comments`, { body }),
   deleteComment: (id) => request('DELETE', `/comments/${id}`),

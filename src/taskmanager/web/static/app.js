@@ -1,13 +1,16 @@
 // Entry point: log in / register, the project list, members and labels, and the wiring
 // between the API, the live stream, the store and the board.
 
-import { accountSignedIn, accountSignedOut, handleLinkPage, initAccount } from './account.js';
+import { accountSignedIn, accountSignedOut, handleLinkPage, initAccount, refreshInbox } from './account.js';
 import { api, onWriteError, setCsrfToken } from './api.js';
 import { $, h, toast } from './dom.js';
 import { flash, initBoard, renderBoard } from './board.js';
 import { initFilters, renderChoices, resetFilters, tasksChanged } from './filters.js';
 import { Live } from './live.js';
 import { hideMyWork, renderMyWork, showCalendarLink } from './mywork.js';
+import {
+  initNotifications, notificationsSignedIn, notificationsSignedOut, onNotification, refreshNotifications,
+} from './notifications.js';
 import * as S from './store.js';
 import { commentsChanged, initDialog, openNew, openTask, taskChangedRemotely } from './task-dialog.js';
 
@@ -26,11 +29,15 @@ const live = new Live({
     const el = $('#connection-state');
     el.textContent = state;
     el.dataset.state = state;
-    if (state === 'live' && store.me) loadProjects();
+    if (state === 'live' && store.me) {
+      loadProjects();
+      refreshNotifications(); // frames sent while we were away are not replayed
+    }
   },
   onEvent: (msg) => S.onEvent(msg, live),
   onSubscribed: (msg) => S.onSubscribed(msg, live),
   onResync: (msg) => S.onResync(msg, live),
+  onNotification,
   onError: (msg) => toast(`Live updates: ${msg.message || msg.code}`),
   onSessionEnded: () => signedOut('Your session ended; log in again.'),
   afterSeq: (projectId) => (store.project && store.project.id === projectId ? store.lastSeq : null),
@@ -47,7 +54,24 @@ onWriteError((error) => {
 
 // --- store changes -> view ---------------------------------------------------------------
 
+// A task to open once its project's board has loaded (a notification clicked elsewhere).
+let pendingTaskId = null;
+
+function openTaskIn(projectId, taskId) {
+  if (store.project && store.project.id === projectId && store.tasks.has(taskId)) {
+    openTask(taskId);
+    return;
+  }
+  pendingTaskId = taskId;
+  location.hash = `#/p/${projectId}`;
+}
+
 S.subscribe((what, info) => {
+  if (pendingTaskId && (what === 'project' || what === 'tasks') && store.tasks.has(pendingTaskId)) {
+    const taskId = pendingTaskId;
+    pendingTaskId = null;
+    setTimeout(() => openTask(taskId)); // after the board has rendered
+  }
   if (what === 'tasks') {
     if (info.remote && info.taskId && !info.deleted) flash(info.taskId);
     if (info.remote && info.taskId) taskChangedRemotely(info.taskId, info.deleted);
@@ -116,10 +140,13 @@ function signedIn(user) {
   live.start();
   loadProjects().then(route);
   accountSignedIn(user);
+  notificationsSignedIn();
 }
 
 function signedOut(message) {
   accountSignedOut();
+  notificationsSignedOut();
+  pendingTaskId = null;
   live.stop();
   store.me = null;
   store.projects = [];
@@ -369,6 +396,7 @@ function init() {
     renderBoard();
   });
   initFilters(renderBoard);
+  initNotifications({ openTask: openTaskIn, invited: refreshInbox });
   watchProjects();
   setInterval(() => store.project && renderBoard(), OVERDUE_EVERY_MS);
   initAccount({

@@ -9,7 +9,7 @@ const MAX_BACKOFF_MS = 15000;
 export class Live {
   /**
    * handlers: onState(state), onEvent(msg), onSubscribed(msg), onResync(msg),
-   * onError(msg), onSessionEnded(), afterSeq(projectId) -> number|null
+   * onNotification(msg), onError(msg), onSessionEnded(), afterSeq(projectId) -> number|null
    */
   constructor(handlers) {
     this.handlers = handlers;
@@ -130,6 +130,8 @@ export class Live {
       if (msg.project_id === this.projectId) h.onSubscribed(msg);
     } else if (msg.type === 'resync_required') {
       if (msg.project_id === this.projectId) h.onResync(msg);
+    } else if (msg.type === 'notification') {
+      h.onNotification(msg); // the user's own, on every socket: no subscription needed
     } else if (msg.type === 'error') {
       if (msg.code === 'too_many_connections') this.retryAfterMs = (msg.retry_after || 30) * 1000;
       h.onError(msg);

@@ -6,6 +6,7 @@
 import { api } from './api.js';
 import { $, fromLocalInput, h, PRIORITIES, STATUSES, toast, toLocalInput } from './dom.js';
 import { depthSection, recurrenceSelect } from './depth.js';
+import { watchToggle } from './notifications.js';
 import { canEdit, memberName, putTask, store } from './store.js';
 
 const dialog = () => $('#task-dialog');
@@ -109,7 +110,7 @@ function render(task) {
     };
     parts.push(depthSection(task, editable, refreshDepth));
     parts.push(h('section', { class: 'comments' },
-      h('h3', { text: 'Comments' }),
+      h('div', { class: 'comments-head' }, h('h3', { text: 'Comments' }), watchToggle(task.id)),
       h('ul', { id: 'comment-list', class: 'comment-list' }),
       editable ? h('form', { id: 'comment-form', class: 'inline-form', onsubmit: addComment },
         h('input', { name: 'body', placeholder: 'Write a comment', required: true, maxlength: 10000, 'aria-label': 'Comment' }),
