@@ -11,6 +11,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskmanager.db import utcnow
+from taskmanager.notifications.emails.schedule import schedule_mails
 from taskmanager.notifications.kinds import NotificationKind
 from taskmanager.notifications.models import Notification
 from taskmanager.notifications.schemas import NotificationRead
@@ -35,7 +36,8 @@ async def notify(
     """Notify each recipient once, never the actor (nobody is told of their own actions).
 
     The rows are part of the caller's transaction; each recipient's live frame
-    (`{"type": "notification", ...}`) is published only after it commits.
+    (`{"type": "notification", ...}`) is published only after it commits, and so is the
+    mail job of those who get it by e-mail (emails/schedule.py).
     """
     users = list(dict.fromkeys(r for r in recipients if r is not None and r != actor_id))
     if not users:
@@ -64,4 +66,5 @@ async def notify(
         reads.append(read)
         frame = {"type": "notification", **read.model_dump(mode="json")}
         uow.publish_after_commit(user_channel(user_id), orjson.dumps(frame))
+    await schedule_mails(session, user_ids=users, kind=kind, now=now)
     return reads
