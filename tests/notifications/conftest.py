@@ -47,6 +47,8 @@ async def app(
         public_base_url=PUBLIC,
         job_poll_seconds=0.2,
         notification_mail_interval_seconds=INTERVAL_SECONDS,
+        # The periodic digest job mails at whatever hour the test runs.
+        notification_digest_hour_utc=0,
     ) as running:
         yield running
 
