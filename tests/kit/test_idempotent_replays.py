@@ -13,6 +13,8 @@ import httpx
 import orjson
 import pytest
 
+from taskmanager.notifications.emails.tokens import make_token
+from taskmanager.notifications.kinds import NotificationKind
 from tests.helpers import (
     API,
     PASSWORD,
@@ -174,6 +176,14 @@ async def _comment(w: World) -> Case:
     return Case(f"{API}/tasks/{task['id']}/comments", {"body": "First!"}, 201)
 
 
+async def _unsubscribe(w: World) -> Case:
+    # The signed token is the credential (no session): the answer is an empty 204.
+    user_id = uuid.UUID(w.owner.user["id"])
+    token = make_token(w.server.resources.secret_key, user_id, NotificationKind.COMMENTED)
+    path = f"{API}/notifications/unsubscribe?token={token}"
+    return Case(path, None, 204, authenticated=False)
+
+
 CASES: dict[str, Prepare] = {
     "/api/v1/auth/register": _register,
     "/api/v1/auth/login": _login,
@@ -196,6 +206,7 @@ CASES: dict[str, Prepare] = {
     "/api/v1/tasks/{task_id}/relations": _relation,
     "/api/v1/projects/import": _import,
     "/api/v1/auth/me/calendar-feed": _calendar_feed,
+    "/api/v1/notifications/unsubscribe": _unsubscribe,
 }
 # What a retry by the same, still signed-in caller gets: the stored answer, a 409 (its
 # answer held a secret), or a fresh run (answers that set cookies are never stored).
