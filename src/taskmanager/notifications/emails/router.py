@@ -81,7 +81,18 @@ async def preview_unsubscribe(
     "session and no CSRF token (the signed token is the credential); the body, if any, is "
     "ignored (mail clients send `List-Unsubscribe=One-Click` as a form). 204, or a page for "
     "a browser that asks for HTML.",
-    responses={200: {"content": HTML_PAGE}, **problems(400, 413, 422, notes=TOKEN_NOTE)},
+    responses={
+        200: {"content": HTML_PAGE},
+        **problems(
+            400,
+            408,
+            409,
+            413,
+            415,
+            422,
+            notes=TOKEN_NOTE | {415: "A body that is neither JSON nor a form"},
+        ),
+    },
     response_class=Response,
 )
 async def unsubscribe(
