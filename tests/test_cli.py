@@ -29,7 +29,7 @@ def test_version() -> None:
 def test_help_lists_every_command_and_where_settings_come_from() -> None:
     result = _taskmanager("--help")
     assert result.returncode == 0, result.stderr
-    for command in ("serve", "migrate", "seed", "openapi", "import", "--version"):
+    for command in ("serve", "migrate", "seed", "openapi", "import", "digest", "--version"):
         assert command in result.stdout
     assert "DATABASE_URL" in result.stdout
 

@@ -115,7 +115,12 @@ def create_app(settings: Settings | None = None, *, tune_gc: bool = False) -> Fa
     install_error_handlers(app)
     _include_routers(app)
     document_problems(app)
-    install_middleware(app, settings, authenticate=authenticate_scope)
+    from taskmanager.notifications.emails.tokens import UNSUBSCRIBE_PATH
+
+    # RFC 8058: mail clients POST the one-click unsubscribe as a form, not JSON.
+    install_middleware(
+        app, settings, authenticate=authenticate_scope, form_paths=frozenset({UNSUBSCRIBE_PATH})
+    )
     from taskmanager.web import mount_web
 
     mount_web(app)  # last: the API routes are matched first
@@ -131,6 +136,7 @@ def _include_routers(app: FastAPI) -> None:
     from taskmanager.health.router import router as health_router
     from taskmanager.invitations.router import router as invitations_router
     from taskmanager.labels.router import router as labels_router
+    from taskmanager.notifications.emails.router import router as notification_mail_router
     from taskmanager.notifications.router import router as notifications_router
     from taskmanager.oidc.router import router as oidc_router
     from taskmanager.projects.router import router as projects_router
@@ -157,5 +163,6 @@ def _include_routers(app: FastAPI) -> None:
         comments_router,
         events_router,
         notifications_router,
+        notification_mail_router,
     ):
         include_router(app, router, prefix="/api/v1")

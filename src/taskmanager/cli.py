@@ -1,4 +1,4 @@
-"""The `taskmanager` command: serve, worker, migrate, seed, openapi."""
+"""The `taskmanager` command: serve, worker, migrate, seed, openapi, import, digest."""
 
 from __future__ import annotations
 
@@ -188,6 +188,21 @@ def _worker(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _digest(_args: argparse.Namespace) -> int:
+    import asyncio
+
+    from taskmanager.logs import configure_logging
+    from taskmanager.notifications.emails.cli import run_digest_command
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    if settings.is_sqlite:
+        from taskmanager.migrations.runner import upgrade_to_head
+
+        upgrade_to_head(settings)
+    return asyncio.run(run_digest_command(settings))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="taskmanager",
@@ -220,6 +235,12 @@ def build_parser() -> argparse.ArgumentParser:
         "worker",
         "run background jobs (mail) without serving HTTP; see JOBS_IN_SERVE",
     ).set_defaults(func=_worker)
+    _command(
+        commands,
+        "digest",
+        "queue today's daily notification digest for every user who chose one and has not "
+        "had it yet (at any hour; idempotent); the job worker sends the mails",
+    ).set_defaults(func=_digest)
     _command(commands, "openapi", "print the OpenAPI spec as JSON on stdout").set_defaults(
         func=_openapi
     )

@@ -261,6 +261,26 @@ class Settings(BaseSettings):
     password_reset_max_per_ip_per_hour: int = Field(
         default=30, ge=1, description="Password reset requests per client address per hour."
     )
+    notification_mail_interval_seconds: int = Field(
+        default=300,
+        ge=1,
+        description="At most one notification mail per user in this time: what comes "
+        "meanwhile is grouped into the next mail.",
+    )
+    notification_digest_sweep_seconds: float = Field(
+        default=3600.0,
+        ge=0,
+        description="How often a job worker runs the daily digest job (it mails each user "
+        "once per day, from NOTIFICATION_DIGEST_HOUR_UTC on). 0: digests only by "
+        "`taskmanager digest`.",
+    )
+    notification_digest_hour_utc: int = Field(
+        default=7,
+        ge=0,
+        le=23,
+        description="The hour (UTC) from which the periodic daily digest job mails each "
+        "user who chose `digest: daily` (once per day); `taskmanager digest` mails at any hour.",
+    )
     oidc_providers: list[OidcProvider] = Field(
         default_factory=list,
         description="OpenID Connect sign-in providers, a JSON list of {name, display_name, "

@@ -10,6 +10,7 @@ from taskmanager.invitations.models import Invitation
 from taskmanager.jobs.models import Job
 from taskmanager.labels.models import Label
 from taskmanager.membership.models import Membership, Project
+from taskmanager.notifications.emails.models import NotificationMailState, NotificationSettings
 from taskmanager.notifications.models import Notification, TaskWatch
 from taskmanager.oidc.models import OidcIdentity
 from taskmanager.reminders.models import TaskReminderSent
@@ -27,6 +28,8 @@ __all__ = [
     "Label",
     "Membership",
     "Notification",
+    "NotificationMailState",
+    "NotificationSettings",
     "OidcIdentity",
     "Project",
     "Task",

@@ -248,6 +248,20 @@ MATRIX: dict[str, Row] = {
     "DELETE /api/v1/auth/me": Row(
         any_user(422), lambda w, p, ok: _body("/auth/me", password="wrong password")
     ),
+    # -- notification e-mail settings, and the unsubscribe link of a notification mail -------
+    "GET /api/v1/auth/me/notification-settings": Row(
+        any_user(200), fixed(API + "/auth/me/notification-settings")
+    ),
+    "PUT /api/v1/auth/me/notification-settings": Row(
+        any_user(200), fixed(API + "/auth/me/notification-settings", {"digest": "off"})
+    ),
+    # The signed token is the credential, whoever sends it: a wrong one is a 400 for everyone.
+    "GET /api/v1/notifications/unsubscribe": Row(
+        public(400), fixed(API + "/notifications/unsubscribe?token=" + "0" * 32 + ".all.x")
+    ),
+    "POST /api/v1/notifications/unsubscribe": Row(
+        public(400), fixed(API + "/notifications/unsubscribe?token=" + "0" * 32 + ".all.x")
+    ),
     # -- projects and members -------------------------------------------------------------
     "POST /api/v1/projects": Row(any_user(201), fixed(API + "/projects", {"name": "mine"})),
     "GET /api/v1/projects": Row(any_user(200), fixed(API + "/projects")),

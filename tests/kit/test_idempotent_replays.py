@@ -13,6 +13,8 @@ import httpx
 import orjson
 import pytest
 
+from taskmanager.notifications.emails.tokens import make_token
+from taskmanager.notifications.kinds import NotificationKind
 from tests.helpers import (
     API,
     PASSWORD,
@@ -190,6 +192,14 @@ async def _watch(w: World) -> Case:
     return Case(f"{API}/tasks/{task['id']}/watch", None, 200)
 
 
+async def _unsubscribe(w: World) -> Case:
+    # The signed token is the credential (no session): the answer is an empty 204.
+    user_id = uuid.UUID(w.owner.user["id"])
+    token = make_token(w.server.resources.secret_key, user_id, NotificationKind.COMMENTED)
+    path = f"{API}/notifications/unsubscribe?token={token}"
+    return Case(path, None, 204, authenticated=False)
+
+
 CASES: dict[str, Prepare] = {
     "/api/v1/auth/register": _register,
     "/api/v1/auth/login": _login,
@@ -215,6 +225,7 @@ CASES: dict[str, Prepare] = {
     "/api/v1/notifications/{notification_id}/read": _read_notification,
     "/api/v1/notifications/read-all": _read_all,
     "/api/v1/tasks/{task_id}/watch": _watch,
+    "/api/v1/notifications/unsubscribe": _unsubscribe,
 }
 # What a retry by the same, still signed-in caller gets: the stored answer, a 409 (its
 # answer held a secret), or a fresh run (answers that set cookies are never stored).

@@ -100,6 +100,7 @@ ANONYMOUS_WRITES = {
     "/api/v1/auth/password-reset",
     "/api/v1/auth/password-reset/confirm",
     "/api/v1/auth/verify-email",
+    "/api/v1/notifications/unsubscribe",  # its signed token is the credential
 }
 
 

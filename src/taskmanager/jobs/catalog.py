@@ -9,11 +9,13 @@ HANDLER_MODULES = (
     "taskmanager.accounts.mails",
     "taskmanager.invitations.mails",
     "taskmanager.reminders.jobs",
+    "taskmanager.notifications.emails.jobs",
 )
 
 PERIODIC_JOBS: tuple[tuple[str, str], ...] = (
     # (job kind, the Settings field with its interval in seconds; 0 turns it off)
     ("reminders.sweep", "reminder_sweep_seconds"),
+    ("notifications.daily_digest", "notification_digest_sweep_seconds"),
 )
 """Jobs that run once per interval across all workers: exactly one row of each is queued
 at any time (jobs.queue.schedule_periodic), and finishing a run queues the next one."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate
 from urllib.parse import urlsplit
@@ -17,6 +17,8 @@ class Mail:
     subject: str
     text: str
     html: str
+    # Extra headers (List-Unsubscribe of notification mails); never From/To/Subject.
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def compose(
@@ -67,6 +69,8 @@ def to_message(settings: Settings, mail: Mail, *, message_key: str) -> EmailMess
     host = urlsplit(settings.public_base_url).hostname or "localhost"
     message["Message-ID"] = f"<{message_key}@{host}>"
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
+    for name, value in mail.headers.items():
+        message[name] = value
     message.set_content(mail.text)
     message.add_alternative(mail.html, subtype="html")
     return message

@@ -15,8 +15,15 @@ LINGER_MAX_BYTES = 16 * 1024 * 1024
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
+_FORMS = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+def _media(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
 def _is_json(content_type: str) -> bool:
-    media = content_type.split(";", 1)[0].strip().lower()
+    media = _media(content_type)
     return media == "application/json" or (
         media.startswith("application/") and media.endswith("+json")
     )
@@ -32,10 +39,20 @@ class BodyLimitMiddleware:
     and then would reset a per-chunk timer forever.
     """
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, body_timeout_seconds: float) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        body_timeout_seconds: float,
+        form_paths: frozenset[str] = frozenset(),
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.body_timeout_seconds = body_timeout_seconds
+        # Routes that take a form post from outside (RFC 8058 one-click unsubscribe); the
+        # route itself ignores the body.
+        self.form_paths = form_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
@@ -61,7 +78,9 @@ class BodyLimitMiddleware:
             await self._linger(receive)
             await self._reject(scope, send, self._too_large())
             return
-        if body and not _is_json(headers.get("content-type", "")):
+        content_type = headers.get("content-type", "")
+        form_ok = scope["path"] in self.form_paths and _media(content_type) in _FORMS
+        if body and not _is_json(content_type) and not form_ok:
             await self._reject(
                 scope,
                 send,

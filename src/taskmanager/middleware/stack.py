@@ -34,7 +34,13 @@ def new_request_id() -> str:
     return secrets.token_hex(16)
 
 
-def install_middleware(app: FastAPI, settings: Settings, *, authenticate: Authenticate) -> None:
+def install_middleware(
+    app: FastAPI,
+    settings: Settings,
+    *,
+    authenticate: Authenticate,
+    form_paths: frozenset[str] = frozenset(),
+) -> None:
     """Each request passes the layers in this order (outside them all is Starlette's
     ServerErrorMiddleware; inside, FastAPI's exception handlers and the routes):
 
@@ -46,7 +52,8 @@ def install_middleware(app: FastAPI, settings: Settings, *, authenticate: Authen
     5. Security headers, 6. the docs CSP (inside, so its page CSP wins).
     7. Internal error: a 500 that passes through all of the above.
     8. CORS, if origins are allowed: preflights are answered here with every header above.
-    9. Body limit, then 10. idempotency (it reads the body the limit has already bounded;
+    9. Body limit (it also refuses non-JSON bodies, except form posts to `form_paths`),
+       then 10. idempotency (it reads the body the limit has already bounded;
        a replay authenticates its caller like the route would: `authenticate`, which
        app.py passes in, so the layers import no feature).
     Outside them all, when FORWARDED_ALLOW_IPS names proxies: uvicorn's proxy-headers layer,
@@ -62,6 +69,7 @@ def install_middleware(app: FastAPI, settings: Settings, *, authenticate: Authen
         BodyLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,
         body_timeout_seconds=settings.request_body_timeout_seconds,
+        form_paths=form_paths,
     )
     if settings.allowed_origins:
         app.add_middleware(

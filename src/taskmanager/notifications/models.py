@@ -38,6 +38,8 @@ class Notification(UUIDPrimaryKey, Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     read_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # Set when a notification mail or digest took it (notifications/emails/): never twice.
+    emailed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
 
 class TaskWatch(Base):

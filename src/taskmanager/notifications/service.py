@@ -12,6 +12,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskmanager.db import utcnow
+from taskmanager.notifications.emails.schedule import schedule_mails
 from taskmanager.notifications.kinds import NotificationKind
 from taskmanager.notifications.models import Notification
 from taskmanager.notifications.schemas import NotificationRead
@@ -47,7 +48,8 @@ async def notify(
     """Notify each recipient once, never the actor (nobody is told of their own actions).
 
     The rows are part of the caller's transaction; each recipient's live frame
-    (`{"type": "notification", ...}`) is published only after it commits.
+    (`{"type": "notification", ...}`) is published only after it commits, and so is the
+    mail job of those who get it by e-mail (emails/schedule.py).
     """
     return await notify_each(
         session,
@@ -96,6 +98,11 @@ async def notify_each(
         read = NotificationRead.model_validate(row)
         reads.append(read)
         publish_live(uow, user_id, read)
+    await schedule_mails(
+        session,
+        kinds={user_id: NotificationKind(row["kind"]) for user_id, row in rows.items()},
+        now=now,
+    )
     return reads
 
 

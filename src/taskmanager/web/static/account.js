@@ -1,6 +1,6 @@
 // Account pages and panels: forgot / reset password, the links mails point to
 // (/reset-password, /verify-email, /invitations, each with #token=...), the profile
-// dialog and the invitations inbox.
+// dialog (with the notification e-mail settings) and the invitations inbox.
 
 import { api } from './api.js';
 import { $, h, toast } from './dom.js';
@@ -153,11 +153,45 @@ async function answer(invitation, accept) {
 
 // --- profile --------------------------------------------------------------------------------
 
+// --- notification e-mail settings --------------------------------------------------------
+
+const KIND_LABELS = {
+  assigned: 'A task is assigned to me',
+  mentioned: 'Someone @mentions me',
+  commented: 'Comments on tasks I created, am assigned to or watch',
+  due_soon: 'A task of mine is due soon',
+  reminder: 'Task reminders',
+  invited: 'I am invited to a project',
+  webhook_disabled: 'A webhook of a project I manage was disabled',
+};
+
+async function loadNotificationSettings() {
+  const form = $('#notify-form');
+  const settings = await api.notificationSettings();
+  const boxes = Object.entries(settings.email).map(([kind, on]) => h('label', {},
+    h('input', { type: 'checkbox', name: kind, checked: on }),
+    h('span', { text: KIND_LABELS[kind] || kind })));
+  $('#notify-kinds').replaceChildren($('#notify-kinds legend'), ...boxes);
+  form.elements.digest.value = settings.digest;
+}
+
+async function saveNotificationSettings(form) {
+  const email = {};
+  for (const box of form.querySelectorAll('#notify-kinds input[type=checkbox]')) {
+    email[box.name] = box.checked;
+  }
+  await api.saveNotificationSettings({ email, digest: form.elements.digest.value });
+  toast('E-mail settings saved.', 'info');
+}
+
 function openProfile() {
   const dialog = $('#profile-dialog');
   $('#profile-name-form').elements.display_name.value = me.display_name;
   $('#verify-note').hidden = !!me.email_verified;
   $('#profile-error').textContent = '';
+  loadNotificationSettings().catch((error) => {
+    $('#profile-error').textContent = problemText(error);
+  });
   dialog.showModal();
 }
 
@@ -186,6 +220,7 @@ function initProfile() {
     hooks.userChanged(me);
     toast('Name saved.', 'info');
   });
+  profileForm('#notify-form', async (_values, form) => saveNotificationSettings(form));
   profileForm('#profile-email-form', async (values, form) => {
     await api.changeEmail(values);
     form.reset();

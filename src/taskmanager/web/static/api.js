@@ -142,6 +142,9 @@ export const api = {
   task: (id) => request('GET', `/tasks/${id}`),
   myWork: () => all('/tasks?assignee=me&sort=due_at'),
   calendarFeed: () => request('POST', '/auth/me/calendar-feed'),
+  notificationSettings: () => request('GET', '/auth/me/notification-settings'),
+  saveNotificationSettings: (body) =>
+    request('PUT', '/auth/me/notification-settings', { body, expected: [422] }),
   importProject: (body) => request('POST', '/projects/import', { body }),
   createTask: (projectId, body) => request('POST', `/projects/${projectId}/tasks`, { body }),
   updateTask: (id, body, version) =>

@@ -1,0 +1,1 @@
+"""Notification e-mails: per-kind preferences, grouped mails, the daily digest, unsubscribe."""
