@@ -30,6 +30,7 @@ from taskmanager.realtime.connection import (
     Subscription,
     count_delivered,
 )
+from taskmanager.realtime.presence import CHANNEL_PREFIX, PRESENCE_PATTERN, Presence
 from taskmanager.realtime.registry import Registry
 from taskmanager.realtime.watchdog import Watchdog
 from taskmanager.state import Resources
@@ -54,6 +55,7 @@ class Hub:
         self.pubsub_redis = pubsub_redis
         self.registry = Registry()
         self.watchdog = Watchdog(resources, self.registry, catch_up=self.start_catch_up)
+        self.presence = Presence(resources, self.registry)
         self._tasks: list[asyncio.Task[None]] = []
         self._listening = asyncio.Event()
 
@@ -62,6 +64,7 @@ class Hub:
         self._tasks = [
             asyncio.create_task(self._listen(), name="realtime-listen"),
             asyncio.create_task(self.watchdog.run(), name="realtime-watchdog"),
+            asyncio.create_task(self.presence.run(), name="realtime-presence"),
         ]
         # Not required for correctness (the watchdog catches up), but lets the first
         # events after start-up arrive through pub/sub rather than a second later.
@@ -79,6 +82,7 @@ class Hub:
 
     async def stop(self) -> None:
         await self.close_all()
+        await self.presence.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -186,12 +190,13 @@ class Hub:
         while True:
             pubsub = self.pubsub_redis.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.psubscribe(PROJECT_PATTERN)
+                await pubsub.psubscribe(PROJECT_PATTERN, PRESENCE_PATTERN)
                 await pubsub.subscribe(REVOCATION_CHANNEL)
                 self._listening.set()
                 backoff = 0.2
                 # Whatever was published while we were not listening is in the log.
                 self._resync_everyone()
+                self.presence.resync()
                 while True:
                     message = await pubsub.get_message(timeout=1.0)
                     if message is not None:
@@ -212,6 +217,9 @@ class Hub:
         name = channel.decode() if isinstance(channel, bytes) else channel
         raw = data if isinstance(data, bytes) else data.encode()
         try:
+            if name.startswith(CHANNEL_PREFIX):
+                self.presence.on_notice(name)
+                return
             if name == REVOCATION_CHANNEL:
                 self._revoke(orjson.loads(raw))
                 return

@@ -1,0 +1,461 @@
+"""Presence: who is viewing or editing what in a project, shared by every instance through Redis.
+
+Nothing here touches the event log or the database's tables (besides reading a display
+name and checking a task id): presence is ephemeral. In Redis:
+
+- `presence:{project_id}`, a hash: one field per announcing WebSocket (a random id), its
+  value what that socket said (user, display name, task, state). The key itself expires
+  two TTLs after the last heartbeat of anyone, so a project nobody watches leaves nothing.
+- `presence:deadlines`, one sorted set for all projects: `{project_id}/{socket id}` scored
+  by when that entry lapses. Heartbeats push the score forward; every instance sweeps what
+  has lapsed (one MULTI per second, whoever takes an entry out removes and announces it),
+  so the entries of a socket that stopped heartbeating, or of an instance that died, go.
+- a publish on channel `presence:{project_id}` after every change: each instance with
+  local subscribers of the project reads the hash once (never once per subscriber),
+  builds one frame and sends it to its subscribers only if the list changed.
+
+A socket's entry ends with its subscription to the project (unsubscribe, close, removal
+from the project), since only subscribers may announce presence and receive it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from redis.exceptions import RedisError
+from sqlalchemy import select
+
+from taskmanager.auth.models import User
+from taskmanager.observability.metrics import REDIS_ERRORS
+from taskmanager.realtime.connection import Connection, Subscription
+from taskmanager.realtime.registry import Registry
+from taskmanager.state import Resources
+from taskmanager.tasks.models import Task
+
+logger = logging.getLogger("taskmanager.realtime")
+
+PRESENCE_PATTERN = "presence:*"
+CHANNEL_PREFIX = "presence:"
+DEADLINES_KEY = "presence:deadlines"
+STATES = ("viewing", "editing")
+RATE_WINDOW_SECONDS = 10.0
+# Sweeps of lapsed entries: at least this often, and at least four times per TTL.
+SWEEP_EVERY_SECONDS = 1.0
+
+
+def project_key(project_id: uuid.UUID | str) -> str:
+    return f"{CHANNEL_PREFIX}{project_id}"
+
+
+@dataclass(slots=True)
+class _Entry:
+    task_id: str | None
+    state: str
+    value: bytes  # what is stored in the project's hash
+
+
+@dataclass(eq=False, slots=True)
+class _Client:
+    """One WebSocket that has announced presence: its id in Redis and what it said."""
+
+    key: str
+    user_id: uuid.UUID
+    display_name: str | None = None
+    entries: dict[uuid.UUID, _Entry] = field(default_factory=dict)
+    window_start: float = 0.0
+    window_count: int = 0
+    last_beat: float = 0.0
+    # Redis writes of one socket in order: an announcement and the removal that follows
+    # an unsubscribe must not overtake each other.
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+def _rank(value: dict[str, Any]) -> tuple[int, float]:
+    """Which of a user's entries shows: editing over viewing a task over just viewing."""
+    state_rank = 2 if value.get("s") == "editing" else 0
+    return state_rank + (1 if value.get("t") else 0), float(value.get("a") or 0)
+
+
+def users_of(raw: dict[Any, Any]) -> list[dict[str, Any]]:
+    """A project's hash -> one entry per user (a user's tabs merged), in a stable order."""
+    best: dict[str, dict[str, Any]] = {}
+    for data in raw.values():
+        try:
+            value = orjson.loads(data)
+            user_id = str(value["u"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        current = best.get(user_id)
+        if current is None or _rank(value) > _rank(current):
+            best[user_id] = value
+    users = [
+        {
+            "user_id": uid,
+            "display_name": v.get("n") or "",
+            "task_id": v.get("t"),
+            "state": v.get("s") or "viewing",
+        }
+        for uid, v in best.items()
+    ]
+    users.sort(key=lambda u: (str(u["display_name"]).casefold(), str(u["user_id"])))
+    return users
+
+
+class Presence:
+    """This process's side of presence: its sockets' entries, their fan-out and the sweep."""
+
+    def __init__(self, resources: Resources, registry: Registry) -> None:
+        self.resources = resources
+        self.registry = registry
+        self.clients: dict[Connection, _Client] = {}
+        # The frame last sent to this process's subscribers of each project.
+        self.current: dict[uuid.UUID, str] = {}
+        # Projects being re-read -> whether another read is wanted after this one.
+        self._refreshing: dict[uuid.UUID, bool] = {}
+        # Sockets owed the list in answer to their own presence message.
+        self._acks: dict[uuid.UUID, set[Connection]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        registry.on_drop = self.on_drop
+        registry.on_remove = self.on_remove
+
+    @property
+    def ttl(self) -> float:
+        return self.resources.settings.presence_ttl_seconds
+
+    # -- client messages -----------------------------------------------------------------
+    async def handle(self, message: dict[str, Any], connection: Connection) -> None:
+        """A `presence` message: record it, answer with the list, tell the others."""
+        project_id = _uuid(message.get("project_id"))
+        if project_id is None:
+            connection.send_control(_error("bad_request", "project_id must be a UUID."))
+            return
+        state = message.get("state")
+        raw_task = message.get("task_id")
+        task_id = _uuid(raw_task)
+        if state not in STATES:
+            text = "state must be viewing or editing."
+            connection.send_control(_error("bad_request", text, project_id))
+            return
+        if (raw_task is not None and task_id is None) or (state == "editing" and task_id is None):
+            text = "task_id must be a task's UUID (required when editing)."
+            connection.send_control(_error("bad_request", text, project_id))
+            return
+        if project_id not in connection.subscriptions:
+            # Only members can subscribe, so this also turns away non-members (same
+            # answer whether or not the project exists: nothing is revealed).
+            text = "Subscribe to the project first (members only)."
+            connection.send_control(_error("forbidden", text, project_id))
+            return
+        client = self.clients.get(connection)
+        if client is None:
+            client = self.clients[connection] = _Client(
+                uuid.uuid4().hex, connection.identity.user_id
+            )
+        retry_after = self._over_rate(client)
+        if retry_after is not None:
+            body = _error("rate_limited", "Too many presence messages.", project_id)
+            body["retry_after"] = retry_after
+            connection.send_control(body)
+            return
+        if not await self._load(client, project_id, task_id):
+            text = "task_id is not a task of this project."
+            connection.send_control(_error("bad_request", text, project_id))
+            return
+        try:
+            await self._announce(client, connection, project_id, task_id, state)
+        except (RedisError, OSError):
+            REDIS_ERRORS.labels("presence").inc()
+            text = "Presence is unavailable right now; retry shortly."
+            connection.send_control(_error("unavailable", text, project_id))
+
+    def heartbeat(self, connection: Connection) -> None:
+        """Any sign of life from a socket (a ping) keeps its entries from lapsing."""
+        client = self.clients.get(connection)
+        if client is None or not client.entries:
+            return
+        now = time.monotonic()
+        if now - client.last_beat < self.ttl / 5:
+            return
+        client.last_beat = now
+        self._spawn(self._beat(client))
+
+    def _over_rate(self, client: _Client) -> int | None:
+        """Seconds until the socket may send presence again; None if it may now."""
+        now = time.monotonic()
+        if now - client.window_start >= RATE_WINDOW_SECONDS:
+            client.window_start, client.window_count = now, 0
+        if client.window_count >= self.resources.settings.presence_max_messages:
+            return max(1, math.ceil(client.window_start + RATE_WINDOW_SECONDS - now))
+        client.window_count += 1
+        return None
+
+    async def _load(
+        self, client: _Client, project_id: uuid.UUID, task_id: uuid.UUID | None
+    ) -> bool:
+        """Fetch the display name once per socket; False if the task is not the project's."""
+        if client.display_name is not None and task_id is None:
+            return True
+        factory = self.resources.read_session_factory or self.resources.session_factory
+        async with factory() as db:
+            if client.display_name is None:
+                name = await db.scalar(select(User.display_name).where(User.id == client.user_id))
+                client.display_name = name or ""
+            if task_id is not None:
+                owner = await db.scalar(select(Task.project_id).where(Task.id == task_id))
+                return owner == project_id
+        return True
+
+    async def _announce(
+        self,
+        client: _Client,
+        connection: Connection,
+        project_id: uuid.UUID,
+        task_id: uuid.UUID | None,
+        state: str,
+    ) -> None:
+        task = str(task_id) if task_id is not None else None
+        async with client.lock:
+            entry = client.entries.get(project_id)
+            if entry is not None and entry.task_id == task and entry.state == state:
+                # Said again: a heartbeat. The answer is the list as it stands.
+                changed = await self._write(client, [(project_id, entry)])
+            else:
+                value = orjson.dumps(
+                    {
+                        "u": str(client.user_id),
+                        "n": client.display_name,
+                        "t": task,
+                        "s": state,
+                        "a": round(time.time(), 3),
+                    }
+                )
+                entry = client.entries[project_id] = _Entry(task, state, value)
+                await self._write(client, [(project_id, entry)])
+                changed = [project_id]
+            client.last_beat = time.monotonic()
+        if changed:
+            # Owed before the notice goes out: whichever re-read follows it (ours or the
+            # one the notice starts) answers the sender, and only once.
+            self._acks.setdefault(project_id, set()).add(connection)
+            await self._notify(changed)
+            self._refresh(project_id)
+        elif project_id in self.current:
+            connection.send_control_text(self.current[project_id])
+        else:
+            self._refresh(project_id, ack=connection)
+        # The subscription may have ended while we wrote: then the entry goes again.
+        self._settle_later(connection, project_id)
+
+    async def _write(
+        self, client: _Client, entries: list[tuple[uuid.UUID, _Entry]]
+    ) -> list[uuid.UUID]:
+        """Store (or refresh) entries and push their deadlines forward.
+
+        Returns the projects where an entry was missing: the sweep took it out while its
+        socket was silent, and its coming back must be announced.
+        """
+        deadline = time.time() + self.ttl
+        key_ttl = math.ceil(self.ttl * 2) + 1
+        async with self.resources.redis.pipeline(transaction=True) as pipe:
+            for project_id, entry in entries:
+                pipe.hset(project_key(project_id), client.key, entry.value)
+                pipe.zadd(DEADLINES_KEY, {f"{project_id}/{client.key}": deadline})
+                pipe.expire(project_key(project_id), key_ttl)
+            results = await pipe.execute()
+        return [
+            project_id
+            for i, (project_id, _) in enumerate(entries)
+            if results[3 * i] or results[3 * i + 1]
+        ]
+
+    async def _beat(self, client: _Client) -> None:
+        async with client.lock:
+            entries = list(client.entries.items())
+            if not entries:
+                return
+            try:
+                await self._notify(await self._write(client, entries))
+            except (RedisError, OSError):
+                REDIS_ERRORS.labels("presence").inc()
+
+    async def _notify(self, project_ids: list[uuid.UUID]) -> None:
+        if not project_ids:
+            return
+        async with self.resources.redis.pipeline(transaction=False) as pipe:
+            for project_id in project_ids:
+                pipe.publish(project_key(project_id), b"")
+            await pipe.execute()
+
+    # -- subscriptions ending --------------------------------------------------------------
+    def on_drop(self, sub: Subscription) -> None:
+        """Registry hook: a subscription ended (or is being replaced by a new one)."""
+        if not self.registry.subscribers(sub.project_id):
+            self.current.pop(sub.project_id, None)
+        client = self.clients.get(sub.connection)
+        if client is not None:
+            self._settle_later(sub.connection, sub.project_id)
+
+    def on_remove(self, connection: Connection) -> None:
+        """Registry hook: a socket ended. Its entries go with its subscriptions (on_drop)."""
+        client = self.clients.get(connection)
+        if client is not None and not client.entries:
+            del self.clients[connection]
+
+    def _settle_later(self, connection: Connection, project_id: uuid.UUID) -> None:
+        # Decided once the registry is done: a re-subscribe drops the old subscription
+        # just before it adds the new one, and that must not blink the entry.
+        self._spawn(self._settle(connection, project_id))
+
+    async def _settle(self, connection: Connection, project_id: uuid.UUID) -> None:
+        """Remove the socket's entry for the project if it no longer follows it."""
+        client = self.clients.get(connection)
+        if client is None:
+            return
+        live = connection in self.registry.connections and connection.close_code is None
+        async with client.lock:
+            if project_id in client.entries and not (
+                live and project_id in connection.subscriptions
+            ):
+                del client.entries[project_id]
+                try:
+                    async with self.resources.redis.pipeline(transaction=True) as pipe:
+                        pipe.hdel(project_key(project_id), client.key)
+                        pipe.zrem(DEADLINES_KEY, f"{project_id}/{client.key}")
+                        await pipe.execute()
+                    await self._notify([project_id])
+                except (RedisError, OSError):
+                    # It lapses within the TTL instead.
+                    REDIS_ERRORS.labels("presence").inc()
+            if not live and not client.entries:
+                self.clients.pop(connection, None)
+
+    # -- fan-out ---------------------------------------------------------------------------
+    def on_notice(self, channel: str) -> None:
+        """Hub hook: something changed in a project's presence (on any instance)."""
+        project_id = _uuid(channel.removeprefix(CHANNEL_PREFIX))
+        if project_id is not None and self.registry.subscribers(project_id):
+            self._refresh(project_id)
+
+    def resync(self) -> None:
+        """After the Redis subscriber reconnects: notices may have been missed."""
+        for project_id in list(self.current):
+            self._refresh(project_id)
+
+    def _refresh(self, project_id: uuid.UUID, *, ack: Connection | None = None) -> None:
+        """Re-read a project's presence; bursts coalesce into at most one more read."""
+        if ack is not None:
+            self._acks.setdefault(project_id, set()).add(ack)
+        if project_id in self._refreshing:
+            self._refreshing[project_id] = True
+            return
+        self._refreshing[project_id] = False
+        self._spawn(self._reread(project_id))
+
+    async def _reread(self, project_id: uuid.UUID) -> None:
+        try:
+            while True:
+                self._refreshing[project_id] = False
+                acks = self._acks.pop(project_id, set())
+                try:
+                    raw = await self.resources.redis.hgetall(project_key(project_id))
+                except (RedisError, OSError):
+                    REDIS_ERRORS.labels("presence").inc()
+                    return
+                self._send(project_id, raw, acks)
+                if not self._refreshing[project_id]:
+                    return
+        finally:
+            del self._refreshing[project_id]
+
+    def _send(self, project_id: uuid.UUID, raw: dict[Any, Any], acks: set[Connection]) -> None:
+        text = orjson.dumps(
+            {"type": "presence", "project_id": str(project_id), "users": users_of(raw)}
+        ).decode()
+        subscribers = [
+            sub.connection
+            for sub in self.registry.subscribers(project_id)
+            if sub.connection.kind == "websocket"
+        ]
+        if not subscribers:
+            self.current.pop(project_id, None)
+            return
+        if self.current.get(project_id) != text:
+            self.current[project_id] = text
+            targets: Any = subscribers
+        else:
+            targets = [c for c in acks if project_id in c.subscriptions]
+        for connection in targets:
+            connection.send_control_text(text)
+
+    # -- lapsed entries --------------------------------------------------------------------
+    async def run(self) -> None:
+        """Sweep lapsed entries (of silent sockets, or of instances that died)."""
+        while True:
+            await asyncio.sleep(min(SWEEP_EVERY_SECONDS, self.ttl / 4))
+            if not self.registry.connections:
+                continue  # nobody here to tell; an instance with sockets will sweep
+            try:
+                await self.sweep_once()
+            except (RedisError, OSError):
+                REDIS_ERRORS.labels("presence").inc()
+            except Exception:
+                logger.warning("presence sweep failed", exc_info=True)
+
+    async def sweep_once(self) -> None:
+        now = time.time()
+        # Read and remove in one MULTI: of several instances sweeping at once, each lapsed
+        # entry is taken (and announced) by exactly one.
+        async with self.resources.redis.pipeline(transaction=True) as pipe:
+            pipe.zrangebyscore(DEADLINES_KEY, "-inf", now)
+            pipe.zremrangebyscore(DEADLINES_KEY, "-inf", now)
+            lapsed, _ = await pipe.execute()
+        if not lapsed:
+            return
+        by_project: dict[str, list[str]] = {}
+        for member in lapsed:
+            project_id, _, key = member.decode().partition("/")
+            by_project.setdefault(project_id, []).append(key)
+        async with self.resources.redis.pipeline(transaction=False) as pipe:
+            for project_id, keys in by_project.items():
+                pipe.hdel(project_key(project_id), *keys)
+                pipe.publish(project_key(project_id), b"")
+            await pipe.execute()
+
+    async def stop(self) -> None:
+        """Let pending removals finish (briefly), so closed sockets do not linger a TTL."""
+        if self._tasks:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    asyncio.gather(*self._tasks, return_exceptions=True), timeout=2
+                )
+        for task in list(self._tasks):
+            task.cancel()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _uuid(value: object) -> uuid.UUID | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def _error(code: str, text: str, project_id: uuid.UUID | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": "error", "code": code, "message": text}
+    if project_id is not None:
+        body["project_id"] = str(project_id)
+    return body
