@@ -118,6 +118,9 @@ class Presence:
         self.clients: dict[Connection, _Client] = {}
         # The frame last sent to this process's subscribers of each project.
         self.current: dict[uuid.UUID, str] = {}
+        # Those of them whose list is not empty: with none (and no socket of ours
+        # announcing), this process has nothing to sweep for.
+        self.listed: set[uuid.UUID] = set()
         # Projects being re-read -> whether another read is wanted after this one.
         self._refreshing: dict[uuid.UUID, bool] = {}
         # Sockets owed the list in answer to their own presence message.
@@ -299,6 +302,7 @@ class Presence:
         """Registry hook: a subscription ended (or is being replaced by a new one)."""
         if not self.registry.subscribers(sub.project_id):
             self.current.pop(sub.project_id, None)
+            self.listed.discard(sub.project_id)
         client = self.clients.get(sub.connection)
         if client is not None:
             self._settle_later(sub.connection, sub.project_id)
@@ -376,8 +380,9 @@ class Presence:
             del self._refreshing[project_id]
 
     def _send(self, project_id: uuid.UUID, raw: dict[Any, Any], acks: set[Connection]) -> None:
+        users = users_of(raw)
         text = orjson.dumps(
-            {"type": "presence", "project_id": str(project_id), "users": users_of(raw)}
+            {"type": "presence", "project_id": str(project_id), "users": users}
         ).decode()
         subscribers = [
             sub.connection
@@ -386,7 +391,12 @@ class Presence:
         ]
         if not subscribers:
             self.current.pop(project_id, None)
+            self.listed.discard(project_id)
             return
+        if users:
+            self.listed.add(project_id)
+        else:
+            self.listed.discard(project_id)
         if self.current.get(project_id) != text:
             self.current[project_id] = text
             targets: Any = subscribers
@@ -400,8 +410,8 @@ class Presence:
         """Sweep lapsed entries (of silent sockets, or of instances that died)."""
         while True:
             await asyncio.sleep(min(SWEEP_EVERY_SECONDS, self.ttl / 4))
-            if not self.registry.connections:
-                continue  # nobody here to tell; an instance with sockets will sweep
+            if not self.clients and not self.listed:
+                continue  # nobody here announces or is shown anyone: nothing to tell
             try:
                 await self.sweep_once()
             except (RedisError, OSError):

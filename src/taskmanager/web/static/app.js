@@ -8,8 +8,11 @@ import { flash, initBoard, renderBoard } from './board.js';
 import { initFilters, renderChoices, resetFilters, tasksChanged } from './filters.js';
 import { Live } from './live.js';
 import { hideMyWork, renderMyWork, showCalendarLink } from './mywork.js';
+import { announce, clearPresence, initPresence, onPresence, renderPresence, setOpenTask } from './presence.js';
 import * as S from './store.js';
-import { commentsChanged, initDialog, openNew, openTask, taskChangedRemotely } from './task-dialog.js';
+import {
+  commentsChanged, initDialog, openNew, openTask, openTaskId, taskChangedRemotely,
+} from './task-dialog.js';
 
 const { store } = S;
 
@@ -27,11 +30,21 @@ const live = new Live({
     el.textContent = state;
     el.dataset.state = state;
     if (state === 'live' && store.me) loadProjects();
+    if (state !== 'live') clearPresence();
   },
   onEvent: (msg) => S.onEvent(msg, live),
-  onSubscribed: (msg) => S.onSubscribed(msg, live),
+  onSubscribed: (msg) => {
+    S.onSubscribed(msg, live);
+    announce();
+  },
   onResync: (msg) => S.onResync(msg, live),
-  onError: (msg) => toast(`Live updates: ${msg.message || msg.code}`),
+  onPresence: (msg) => {
+    if (onPresence(msg)) renderBoard();
+  },
+  onError: (msg) => {
+    if (msg.code === 'rate_limited') return; // presence: the next announcement catches up
+    toast(`Live updates: ${msg.message || msg.code}`);
+  },
   onSessionEnded: () => signedOut('Your session ended; log in again.'),
   afterSeq: (projectId) => (store.project && store.project.id === projectId ? store.lastSeq : null),
 });
@@ -54,6 +67,7 @@ S.subscribe((what, info) => {
     if (info.taskId) tasksChanged();
     renderBoard();
   } else if (what === 'project') {
+    renderPresence();
     renderProjectView();
   } else if (what === 'members') {
     renderMembers();
@@ -363,11 +377,19 @@ function init() {
   $('#calendar-link').addEventListener('click', showCalendarLink);
   $('#import-file').addEventListener('change', importFile);
   window.addEventListener('hashchange', route);
-  initBoard({ open: openTask, quickAdd });
+  initBoard({
+    open: (taskId) => {
+      openTask(taskId);
+      setOpenTask(openTaskId());
+    },
+    quickAdd,
+  });
   initDialog(() => {
     tasksChanged();
     renderBoard();
   });
+  initPresence(live);
+  $('#task-dialog').addEventListener('close', () => setOpenTask(null));
   initFilters(renderBoard);
   watchProjects();
   setInterval(() => store.project && renderBoard(), OVERDUE_EVERY_MS);
