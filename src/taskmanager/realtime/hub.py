@@ -218,7 +218,7 @@ class Hub:
         raw = data if isinstance(data, bytes) else data.encode()
         try:
             if name.startswith(CHANNEL_PREFIX):
-                self.presence.on_notice(name)
+                self.presence.on_notice(name, raw)
                 return
             if name == REVOCATION_CHANNEL:
                 self._revoke(orjson.loads(raw))

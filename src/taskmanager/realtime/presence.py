@@ -126,6 +126,8 @@ class Presence:
         # Sockets owed the list in answer to their own presence message.
         self._acks: dict[uuid.UUID, set[Connection]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # Sent with our notices, so we do not re-read for a change we made (and read) here.
+        self.instance = uuid.uuid4().hex.encode()
         registry.on_drop = self.on_drop
         registry.on_remove = self.on_remove
 
@@ -249,7 +251,6 @@ class Presence:
             # one the notice starts) answers the sender, and only once.
             self._acks.setdefault(project_id, set()).add(connection)
             await self._notify(changed)
-            self._refresh(project_id)
         elif project_id in self.current:
             connection.send_control_text(self.current[project_id])
         else:
@@ -290,12 +291,16 @@ class Presence:
                 REDIS_ERRORS.labels("presence").inc()
 
     async def _notify(self, project_ids: list[uuid.UUID]) -> None:
+        """Tell every instance (one publish per project), and re-read here at once."""
         if not project_ids:
             return
         async with self.resources.redis.pipeline(transaction=False) as pipe:
             for project_id in project_ids:
-                pipe.publish(project_key(project_id), b"")
+                pipe.publish(project_key(project_id), self.instance)
             await pipe.execute()
+        for project_id in project_ids:
+            if self.registry.subscribers(project_id):
+                self._refresh(project_id)
 
     # -- subscriptions ending --------------------------------------------------------------
     def on_drop(self, sub: Subscription) -> None:
@@ -342,8 +347,10 @@ class Presence:
                 self.clients.pop(connection, None)
 
     # -- fan-out ---------------------------------------------------------------------------
-    def on_notice(self, channel: str) -> None:
-        """Hub hook: something changed in a project's presence (on any instance)."""
+    def on_notice(self, channel: str, sender: bytes) -> None:
+        """Hub hook: something changed in a project's presence (on another instance)."""
+        if sender == self.instance:
+            return  # ours: re-read already
         project_id = _uuid(channel.removeprefix(CHANNEL_PREFIX))
         if project_id is not None and self.registry.subscribers(project_id):
             self._refresh(project_id)
@@ -372,6 +379,7 @@ class Presence:
                     raw = await self.resources.redis.hgetall(project_key(project_id))
                 except (RedisError, OSError):
                     REDIS_ERRORS.labels("presence").inc()
+                    self._acks.pop(project_id, None)
                     return
                 self._send(project_id, raw, acks)
                 if not self._refreshing[project_id]:
@@ -429,15 +437,17 @@ class Presence:
             lapsed, _ = await pipe.execute()
         if not lapsed:
             return
-        by_project: dict[str, list[str]] = {}
+        by_project: dict[uuid.UUID, list[str]] = {}
         for member in lapsed:
-            project_id, _, key = member.decode().partition("/")
-            by_project.setdefault(project_id, []).append(key)
+            raw_id, _, key = member.decode().partition("/")
+            project_id = _uuid(raw_id)
+            if project_id is not None:
+                by_project.setdefault(project_id, []).append(key)
         async with self.resources.redis.pipeline(transaction=False) as pipe:
             for project_id, keys in by_project.items():
                 pipe.hdel(project_key(project_id), *keys)
-                pipe.publish(project_key(project_id), b"")
             await pipe.execute()
+        await self._notify(list(by_project))
 
     async def stop(self) -> None:
         """Let pending removals finish (briefly), so closed sockets do not linger a TTL."""
