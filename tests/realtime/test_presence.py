@@ -4,6 +4,7 @@ lapsing without heartbeats, members only, rate limited, and shared across instan
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from collections.abc import Callable
 from contextlib import AsyncExitStack
@@ -24,6 +25,7 @@ from tests.helpers import (
     team,
     team_users,
 )
+from tests.processes import RedisProcess, make_token, running_server, server_env
 from tests.realtime.wsclient import LiveClient, live
 from tests.server import RunningServer
 
@@ -281,3 +283,37 @@ async def test_presence_is_shared_across_instances(
         await until(a, lambda users: member in ids(users))
         await b.ws.close()
         await until(a, lambda users: member not in ids(users))
+
+
+@pytest.mark.skipif(backends.BACKEND != "postgres", reason="needs a shared PostgreSQL + Redis")
+@pytest.mark.postgres_only
+@pytest.mark.slow
+async def test_the_presence_of_a_killed_instance_lapses(
+    database_url: str, redis_server: RedisProcess
+) -> None:
+    """Real `taskmanager serve` processes: one is SIGKILLed with a socket announcing
+    presence; nothing removes its entry but the expiry, swept by the survivor."""
+    env = server_env(database_url, redis_server, presence_ttl_seconds=2)
+    async with AsyncExitStack() as stack:
+        a = await stack.enter_async_context(running_server(env))
+        b = await stack.enter_async_context(running_server(env))
+        owner = await stack.enter_async_context(ApiClient(base_url=a.base_url, timeout=30))
+        await owner.register()
+        pid = str((await create_project(owner, "Across processes"))["id"])
+        on_b = await stack.enter_async_context(ApiClient(base_url=b.base_url, timeout=30))
+        on_b.headers["Authorization"] = f"Bearer {await make_token(owner)}"
+        watcher = await stack.enter_async_context(live(a.ws_url, owner))
+        await joined(watcher, pid)
+        doomed = await stack.enter_async_context(
+            live(b.ws_url, headers={"Authorization": on_b.headers["Authorization"]})
+        )
+        await joined(doomed, pid, state="editing", task_id=(await create_task(owner, pid))["id"])
+        await until(watcher, lambda users: any(u["state"] == "editing" for u in users))
+        await b.stop(signal.SIGKILL, timeout=5)
+        beating = asyncio.create_task(heartbeat(watcher))
+        try:
+            # The same user is still there through the watcher's socket, only viewing.
+            seen = await until(watcher, lambda users: all(u["state"] == "viewing" for u in users))
+            assert [u["user_id"] for u in seen] == [owner.user["id"]]
+        finally:
+            beating.cancel()
