@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from taskmanager.realtime.presence import DEADLINES_KEY, project_key
+from taskmanager.realtime.presence_store import DEADLINES_KEY, project_key
 from tests import backends
 from tests.conftest import StartServer
 from tests.helpers import (

@@ -30,7 +30,8 @@ from taskmanager.realtime.connection import (
     Subscription,
     count_delivered,
 )
-from taskmanager.realtime.presence import CHANNEL_PREFIX, PRESENCE_PATTERN, Presence
+from taskmanager.realtime.presence import Presence
+from taskmanager.realtime.presence_store import CHANNEL_PREFIX, PRESENCE_PATTERN
 from taskmanager.realtime.registry import Registry
 from taskmanager.realtime.watchdog import Watchdog
 from taskmanager.state import Resources

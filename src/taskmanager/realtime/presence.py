@@ -1,21 +1,12 @@
-"""Presence: who is viewing or editing what in a project, shared by every instance through Redis.
+"""Presence: who is viewing or editing what in a project, shared by every instance.
 
-Nothing here touches the event log or the database's tables (besides reading a display
-name and checking a task id): presence is ephemeral. In Redis:
-
-- `presence:{project_id}`, a hash: one field per announcing WebSocket (a random id), its
-  value what that socket said (user, display name, task, state). The key itself expires
-  two TTLs after the last heartbeat of anyone, so a project nobody watches leaves nothing.
-- `presence:deadlines`, one sorted set for all projects: `{project_id}/{socket id}` scored
-  by when that entry lapses. Heartbeats push the score forward; every instance sweeps what
-  has lapsed (one MULTI per second, whoever takes an entry out removes and announces it),
-  so the entries of a socket that stopped heartbeating, or of an instance that died, go.
-- a publish on channel `presence:{project_id}` after every change: each instance with
-  local subscribers of the project reads the hash once (never once per subscriber),
-  builds one frame and sends it to its subscribers only if the list changed.
-
-A socket's entry ends with its subscription to the project (unsubscribe, close, removal
-from the project), since only subscribers may announce presence and receive it.
+Ephemeral: kept in Redis with an expiry (presence_store.py), never in the event log or the
+database. A socket may announce presence in a project it follows; its entry ends with that
+subscription (unsubscribe, close, removal from the project), or lapses PRESENCE_TTL_SECONDS
+after its last heartbeat (a ping or the same message again). After every change a notice
+goes to every instance; each one with local subscribers of the project reads the project's
+entries once (never once per subscriber), builds one frame, and sends it to its
+subscribers only if the list differs from the last one it sent them.
 """
 
 from __future__ import annotations
@@ -35,6 +26,7 @@ from sqlalchemy import select
 
 from taskmanager.auth.models import User
 from taskmanager.observability.metrics import REDIS_ERRORS
+from taskmanager.realtime import presence_store as store
 from taskmanager.realtime.connection import Connection, Subscription
 from taskmanager.realtime.registry import Registry
 from taskmanager.state import Resources
@@ -42,17 +34,10 @@ from taskmanager.tasks.models import Task
 
 logger = logging.getLogger("taskmanager.realtime")
 
-PRESENCE_PATTERN = "presence:*"
-CHANNEL_PREFIX = "presence:"
-DEADLINES_KEY = "presence:deadlines"
 STATES = ("viewing", "editing")
 RATE_WINDOW_SECONDS = 10.0
 # Sweeps of lapsed entries: at least this often, and at least four times per TTL.
 SWEEP_EVERY_SECONDS = 1.0
-
-
-def project_key(project_id: uuid.UUID | str) -> str:
-    return f"{CHANNEL_PREFIX}{project_id}"
 
 
 @dataclass(slots=True)
@@ -76,37 +61,6 @@ class _Client:
     # Redis writes of one socket in order: an announcement and the removal that follows
     # an unsubscribe must not overtake each other.
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-
-def _rank(value: dict[str, Any]) -> tuple[int, float]:
-    """Which of a user's entries shows: editing over viewing a task over just viewing."""
-    state_rank = 2 if value.get("s") == "editing" else 0
-    return state_rank + (1 if value.get("t") else 0), float(value.get("a") or 0)
-
-
-def users_of(raw: dict[Any, Any]) -> list[dict[str, Any]]:
-    """A project's hash -> one entry per user (a user's tabs merged), in a stable order."""
-    best: dict[str, dict[str, Any]] = {}
-    for data in raw.values():
-        try:
-            value = orjson.loads(data)
-            user_id = str(value["u"])
-        except (ValueError, KeyError, TypeError):
-            continue
-        current = best.get(user_id)
-        if current is None or _rank(value) > _rank(current):
-            best[user_id] = value
-    users = [
-        {
-            "user_id": uid,
-            "display_name": v.get("n") or "",
-            "task_id": v.get("t"),
-            "state": v.get("s") or "viewing",
-        }
-        for uid, v in best.items()
-    ]
-    users.sort(key=lambda u: (str(u["display_name"]).casefold(), str(u["user_id"])))
-    return users
 
 
 class Presence:
@@ -138,13 +92,13 @@ class Presence:
     # -- client messages -----------------------------------------------------------------
     async def handle(self, message: dict[str, Any], connection: Connection) -> None:
         """A `presence` message: record it, answer with the list, tell the others."""
-        project_id = _uuid(message.get("project_id"))
+        project_id = store.parse_uuid(message.get("project_id"))
         if project_id is None:
             connection.send_control(_error("bad_request", "project_id must be a UUID."))
             return
         state = message.get("state")
         raw_task = message.get("task_id")
-        task_id = _uuid(raw_task)
+        task_id = store.parse_uuid(raw_task)
         if state not in STATES:
             text = "state must be viewing or editing."
             connection.send_control(_error("bad_request", text, project_id))
@@ -233,22 +187,14 @@ class Presence:
                 # Said again: a heartbeat. The answer is the list as it stands.
                 changed = await self._write(client, [(project_id, entry)])
             else:
-                value = orjson.dumps(
-                    {
-                        "u": str(client.user_id),
-                        "n": client.display_name,
-                        "t": task,
-                        "s": state,
-                        "a": round(time.time(), 3),
-                    }
-                )
+                value = store.entry_value(client.user_id, client.display_name or "", task, state)
                 entry = client.entries[project_id] = _Entry(task, state, value)
                 await self._write(client, [(project_id, entry)])
                 changed = [project_id]
             client.last_beat = time.monotonic()
         if changed:
-            # Owed before the notice goes out: whichever re-read follows it (ours or the
-            # one the notice starts) answers the sender, and only once.
+            # Owed before _notify starts the re-read here: that read answers the sender
+            # (with the broadcast if the list changed, so only once).
             self._acks.setdefault(project_id, set()).add(connection)
             await self._notify(changed)
         elif project_id in self.current:
@@ -261,24 +207,8 @@ class Presence:
     async def _write(
         self, client: _Client, entries: list[tuple[uuid.UUID, _Entry]]
     ) -> list[uuid.UUID]:
-        """Store (or refresh) entries and push their deadlines forward.
-
-        Returns the projects where an entry was missing: the sweep took it out while its
-        socket was silent, and its coming back must be announced.
-        """
-        deadline = time.time() + self.ttl
-        key_ttl = math.ceil(self.ttl * 2) + 1
-        async with self.resources.redis.pipeline(transaction=True) as pipe:
-            for project_id, entry in entries:
-                pipe.hset(project_key(project_id), client.key, entry.value)
-                pipe.zadd(DEADLINES_KEY, {f"{project_id}/{client.key}": deadline})
-                pipe.expire(project_key(project_id), key_ttl)
-            results = await pipe.execute()
-        return [
-            project_id
-            for i, (project_id, _) in enumerate(entries)
-            if results[3 * i] or results[3 * i + 1]
-        ]
+        pairs = [(project_id, entry.value) for project_id, entry in entries]
+        return await store.store(self.resources.redis, client.key, pairs, self.ttl)
 
     async def _beat(self, client: _Client) -> None:
         async with client.lock:
@@ -294,10 +224,7 @@ class Presence:
         """Tell every instance (one publish per project), and re-read here at once."""
         if not project_ids:
             return
-        async with self.resources.redis.pipeline(transaction=False) as pipe:
-            for project_id in project_ids:
-                pipe.publish(project_key(project_id), self.instance)
-            await pipe.execute()
+        await store.publish(self.resources.redis, project_ids, self.instance)
         for project_id in project_ids:
             if self.registry.subscribers(project_id):
                 self._refresh(project_id)
@@ -328,17 +255,14 @@ class Presence:
         client = self.clients.get(connection)
         if client is None:
             return
-        live = connection in self.registry.connections and connection.close_code is None
         async with client.lock:
+            live = connection in self.registry.connections and connection.close_code is None
             if project_id in client.entries and not (
                 live and project_id in connection.subscriptions
             ):
                 del client.entries[project_id]
                 try:
-                    async with self.resources.redis.pipeline(transaction=True) as pipe:
-                        pipe.hdel(project_key(project_id), client.key)
-                        pipe.zrem(DEADLINES_KEY, f"{project_id}/{client.key}")
-                        await pipe.execute()
+                    await store.remove(self.resources.redis, project_id, client.key)
                     await self._notify([project_id])
                 except (RedisError, OSError):
                     # It lapses within the TTL instead.
@@ -351,7 +275,7 @@ class Presence:
         """Hub hook: something changed in a project's presence (on another instance)."""
         if sender == self.instance:
             return  # ours: re-read already
-        project_id = _uuid(channel.removeprefix(CHANNEL_PREFIX))
+        project_id = store.parse_uuid(channel.removeprefix(store.CHANNEL_PREFIX))
         if project_id is not None and self.registry.subscribers(project_id):
             self._refresh(project_id)
 
@@ -376,7 +300,7 @@ class Presence:
                 self._refreshing[project_id] = False
                 acks = self._acks.pop(project_id, set())
                 try:
-                    raw = await self.resources.redis.hgetall(project_key(project_id))
+                    raw = await self.resources.redis.hgetall(store.project_key(project_id))
                 except (RedisError, OSError):
                     REDIS_ERRORS.labels("presence").inc()
                     self._acks.pop(project_id, None)
@@ -388,7 +312,7 @@ class Presence:
             del self._refreshing[project_id]
 
     def _send(self, project_id: uuid.UUID, raw: dict[Any, Any], acks: set[Connection]) -> None:
-        users = users_of(raw)
+        users = store.users_of(raw)
         text = orjson.dumps(
             {"type": "presence", "project_id": str(project_id), "users": users}
         ).decode()
@@ -428,26 +352,7 @@ class Presence:
                 logger.warning("presence sweep failed", exc_info=True)
 
     async def sweep_once(self) -> None:
-        now = time.time()
-        # Read and remove in one MULTI: of several instances sweeping at once, each lapsed
-        # entry is taken (and announced) by exactly one.
-        async with self.resources.redis.pipeline(transaction=True) as pipe:
-            pipe.zrangebyscore(DEADLINES_KEY, "-inf", now)
-            pipe.zremrangebyscore(DEADLINES_KEY, "-inf", now)
-            lapsed, _ = await pipe.execute()
-        if not lapsed:
-            return
-        by_project: dict[uuid.UUID, list[str]] = {}
-        for member in lapsed:
-            raw_id, _, key = member.decode().partition("/")
-            project_id = _uuid(raw_id)
-            if project_id is not None:
-                by_project.setdefault(project_id, []).append(key)
-        async with self.resources.redis.pipeline(transaction=False) as pipe:
-            for project_id, keys in by_project.items():
-                pipe.hdel(project_key(project_id), *keys)
-            await pipe.execute()
-        await self._notify(list(by_project))
+        await self._notify(await store.take_lapsed(self.resources.redis))
 
     async def stop(self) -> None:
         """Let pending removals finish (briefly), so closed sockets do not linger a TTL."""
@@ -463,15 +368,6 @@ class Presence:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-
-def _uuid(value: object) -> uuid.UUID | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
 
 
 def _error(code: str, text: str, project_id: uuid.UUID | None = None) -> dict[str, Any]:
