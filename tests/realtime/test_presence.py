@@ -245,11 +245,11 @@ async def test_silent_sockets_lapse_and_come_back_when_they_heartbeat(
             live(quick.ws_url, crew["member"]) as silent,
         ):
             await joined(watcher, pid)
-            await joined(silent, pid)
-            await until(watcher, lambda users: member in ids(users))
             # The watcher keeps pinging; the other socket stays open but says nothing.
             beating = asyncio.create_task(heartbeat(watcher))
             try:
+                await joined(silent, pid)
+                await until(watcher, lambda users: member in ids(users))
                 await until(watcher, lambda users: member not in ids(users))
                 await silent.send({"type": "ping"})
                 await until(watcher, lambda users: member in ids(users))
@@ -300,20 +300,22 @@ async def test_the_presence_of_a_killed_instance_lapses(
         owner = await stack.enter_async_context(ApiClient(base_url=a.base_url, timeout=30))
         await owner.register()
         pid = str((await create_project(owner, "Across processes"))["id"])
-        on_b = await stack.enter_async_context(ApiClient(base_url=b.base_url, timeout=30))
-        on_b.headers["Authorization"] = f"Bearer {await make_token(owner)}"
+        token = await make_token(owner)
         watcher = await stack.enter_async_context(live(a.ws_url, owner))
         await joined(watcher, pid)
-        doomed = await stack.enter_async_context(
-            live(b.ws_url, headers={"Authorization": on_b.headers["Authorization"]})
-        )
-        await joined(doomed, pid, state="editing", task_id=(await create_task(owner, pid))["id"])
-        await until(watcher, lambda users: any(u["state"] == "editing" for u in users))
-        await b.stop(signal.SIGKILL, timeout=5)
         beating = asyncio.create_task(heartbeat(watcher))
         try:
+            doomed = await stack.enter_async_context(
+                live(b.ws_url, headers={"Authorization": f"Bearer {token}"})
+            )
+            task = await create_task(owner, pid)
+            await joined(doomed, pid, state="editing", task_id=task["id"])
+            await until(watcher, lambda users: any(u["state"] == "editing" for u in users))
+            await b.stop(signal.SIGKILL, timeout=5)
             # The same user is still there through the watcher's socket, only viewing.
-            seen = await until(watcher, lambda users: all(u["state"] == "viewing" for u in users))
+            seen = await until(
+                watcher, lambda users: bool(users) and all(u["state"] == "viewing" for u in users)
+            )
             assert [u["user_id"] for u in seen] == [owner.user["id"]]
         finally:
             beating.cancel()
