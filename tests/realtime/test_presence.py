@@ -319,3 +319,37 @@ async def test_the_presence_of_a_killed_instance_lapses(
             assert [u["user_id"] for u in seen] == [owner.user["id"]]
         finally:
             beating.cancel()
+
+
+async def test_a_redis_outage_is_an_error_frame_not_a_disconnect(
+    start_server: StartServer, redis_server: RedisProcess
+) -> None:
+    running = await start_server(redis_url=redis_server.url)
+    async with AsyncExitStack() as stack:
+        owner = await stack.enter_async_context(ApiClient(base_url=running.base_url, timeout=30))
+        await owner.register()
+        pid = str((await create_project(owner, "Outage"))["id"])
+        task = await create_task(owner, pid)
+        bearer = {"Authorization": f"Bearer {await make_token(owner)}"}
+        ws = await stack.enter_async_context(live(running.ws_url, headers=bearer))
+        await joined(ws, pid)
+        editing = {"type": "presence", "project_id": pid, "state": "editing", "task_id": task["id"]}
+
+        await redis_server.kill()
+        await ws.send(editing)
+        refused = await presence(ws)
+        assert refused["type"] == "error"
+        assert (refused["code"], refused["project_id"]) == ("unavailable", pid)
+        await ws.send({"type": "ping"})
+        assert (await ws.recv())["type"] == "pong"
+
+        await redis_server.start()
+        # Said again once Redis is back, the same message is a change (it was never stored).
+        for _ in range(5):
+            await ws.send(editing)
+            answer = await presence(ws)
+            if answer["type"] == "presence":
+                break
+            await asyncio.sleep(0.5)
+        me = {"user_id": owner.user["id"], "display_name": "Test User"}
+        assert answer["users"] == [me | {"task_id": task["id"], "state": "editing"}], answer

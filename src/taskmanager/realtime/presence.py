@@ -188,8 +188,10 @@ class Presence:
                 changed = await self._write(client, [(project_id, entry)])
             else:
                 value = store.entry_value(client.user_id, client.display_name or "", task, state)
-                entry = client.entries[project_id] = _Entry(task, state, value)
+                entry = _Entry(task, state, value)
                 await self._write(client, [(project_id, entry)])
+                # Only once stored: after a failed write, saying it again is a change.
+                client.entries[project_id] = entry
                 changed = [project_id]
             client.last_beat = time.monotonic()
         if changed:
@@ -280,7 +282,12 @@ class Presence:
             self._refresh(project_id)
 
     def resync(self) -> None:
-        """After the Redis subscriber reconnects: notices may have been missed."""
+        """After the Redis subscriber reconnects: notices may have been missed, and a
+        restarted Redis may have lost every entry, so ours are stored again first."""
+        self._spawn(self._recover())
+
+    async def _recover(self) -> None:
+        await asyncio.gather(*(self._beat(c) for c in list(self.clients.values()) if c.entries))
         for project_id in list(self.current):
             self._refresh(project_id)
 
