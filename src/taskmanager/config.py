@@ -151,6 +151,19 @@ class Settings(BaseSettings):
         description="How often live connections are re-checked against the "
         "database and Redis (missed events, membership, revoked credentials).",
     )
+    presence_ttl_seconds: float = Field(
+        default=25.0,
+        gt=0,
+        description="A WebSocket's presence lapses this long after its last heartbeat "
+        "(a ping or presence message), plus up to a second's sweep; keep it above the "
+        "clients' ping interval (the board pings every 15 s).",
+    )
+    presence_max_messages: int = Field(
+        default=10,
+        ge=1,
+        description="Presence messages one WebSocket may send per 10 seconds; more are "
+        "answered with an error `rate_limited` (the socket stays open).",
+    )
     ws_max_message_bytes: int = Field(
         default=64 * 1024, ge=1024, description="Largest WebSocket message a client may send."
     )

@@ -14,6 +14,7 @@ PAGES = [
     "/account.js",
     "/live.js",
     "/board.js",
+    "/presence.js",
     "/styles.css",
     # The pages mails link to are the board itself (it reads the token from the fragment).
     "/reset-password",

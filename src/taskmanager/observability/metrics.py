@@ -112,7 +112,7 @@ for _transport in ("websocket", "sse"):  # present (as 0) before the first conne
         CONNECTIONS_REFUSED.labels(_transport, _cap)
 for _reason in ("queue_full", "closing", "publish_failed"):
     EVENTS_DROPPED.labels(_reason)
-for _component in ("request", "publish", "realtime", "websocket"):
+for _component in ("request", "publish", "realtime", "websocket", "presence"):
     REDIS_ERRORS.labels(_component)
 
 

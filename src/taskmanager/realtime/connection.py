@@ -206,6 +206,10 @@ class Connection:
         if text is not None:
             self._put(text)
 
+    def send_control_text(self, text: str) -> None:
+        """Queue a control message serialised once for many connections (presence)."""
+        self._put(text)
+
     def end_subscription(self, sub: Subscription, code: str, message: str) -> None:
         self.owner.drop(sub)
         self.send_control(

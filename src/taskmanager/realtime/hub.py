@@ -30,6 +30,8 @@ from taskmanager.realtime.connection import (
     Subscription,
     count_delivered,
 )
+from taskmanager.realtime.presence import Presence
+from taskmanager.realtime.presence_store import CHANNEL_PREFIX, PRESENCE_PATTERN
 from taskmanager.realtime.registry import Registry
 from taskmanager.realtime.user_channels import UserChannels
 from taskmanager.realtime.watchdog import Watchdog
@@ -57,6 +59,7 @@ class Hub:
         # Notifications: each connected user's own channel (no subscribe message needed).
         self.users = UserChannels(pubsub_redis)
         self.watchdog = Watchdog(resources, self.registry, catch_up=self.start_catch_up)
+        self.presence = Presence(resources, self.registry)
         self._tasks: list[asyncio.Task[None]] = []
         self._listening = asyncio.Event()
 
@@ -65,6 +68,7 @@ class Hub:
         self._tasks = [
             asyncio.create_task(self._listen(), name="realtime-listen"),
             asyncio.create_task(self.watchdog.run(), name="realtime-watchdog"),
+            asyncio.create_task(self.presence.run(), name="realtime-presence"),
         ]
         # Not required for correctness (the watchdog catches up), but lets the first
         # events after start-up arrive through pub/sub rather than a second later.
@@ -83,6 +87,7 @@ class Hub:
 
     async def stop(self) -> None:
         await self.close_all()
+        await self.presence.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -192,12 +197,13 @@ class Hub:
         while True:
             pubsub = self.pubsub_redis.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.psubscribe(PROJECT_PATTERN)
+                await pubsub.psubscribe(PROJECT_PATTERN, PRESENCE_PATTERN)
                 await pubsub.subscribe(REVOCATION_CHANNEL)
                 self._listening.set()
                 backoff = 0.2
                 # Whatever was published while we were not listening is in the log.
                 self._resync_everyone()
+                self.presence.resync()
                 while True:
                     message = await pubsub.get_message(timeout=1.0)
                     if message is not None:
@@ -218,6 +224,9 @@ class Hub:
         name = channel.decode() if isinstance(channel, bytes) else channel
         raw = data if isinstance(data, bytes) else data.encode()
         try:
+            if name.startswith(CHANNEL_PREFIX):
+                self.presence.on_notice(name, raw)
+                return
             if name == REVOCATION_CHANNEL:
                 self._revoke(orjson.loads(raw))
                 return

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import TypeVar
 
 from taskmanager.observability.metrics import LIVE_CONNECTIONS
@@ -43,6 +43,9 @@ class Registry:
         self.by_token: dict[uuid.UUID, set[Connection]] = {}
         self.empty = asyncio.Event()
         self.empty.set()
+        # Told of every subscription that ends and every connection that goes (presence).
+        self.on_drop: Callable[[Subscription], None] | None = None
+        self.on_remove: Callable[[Connection], None] | None = None
 
     def add(self, connection: Connection) -> None:
         if connection in self.connections:
@@ -63,6 +66,8 @@ class Registry:
         _index_discard(self.by_session, connection.identity.session_hash, connection)
         _index_discard(self.by_token, connection.identity.token_id, connection)
         LIVE_CONNECTIONS.labels(connection.kind).dec()
+        if self.on_remove is not None:
+            self.on_remove(connection)
         if not self.connections:
             self.empty.set()
 
@@ -85,6 +90,8 @@ class Registry:
                 del self.projects[sub.project_id]
         if sub.connection.subscriptions.get(sub.project_id) is sub:
             del sub.connection.subscriptions[sub.project_id]
+        if self.on_drop is not None:
+            self.on_drop(sub)
 
     def subscribers(self, project_id: uuid.UUID) -> Collection[Subscription]:
         return self.projects.get(project_id, ())

@@ -256,6 +256,7 @@ async def _handle(text: str, connection: Connection, hub: Hub, resources: Resour
     kind = message.get("type")
     if kind == "ping":
         connection.send_control({"type": "pong"})
+        hub.presence.heartbeat(connection)
     elif kind == "subscribe":
         await _subscribe(message, connection, hub, resources)
     elif kind == "unsubscribe":
@@ -267,9 +268,13 @@ async def _handle(text: str, connection: Connection, hub: Hub, resources: Resour
         if sub is not None:
             hub.drop(sub)
         connection.send_control({"type": "unsubscribed", "project_id": str(project_id)})
+    elif kind == "presence":
+        await hub.presence.handle(message, connection)
     else:
         connection.send_control(
-            _error_body("bad_request", "type must be one of subscribe, unsubscribe, ping.")
+            _error_body(
+                "bad_request", "type must be one of subscribe, unsubscribe, ping, presence."
+            )
         )
 
 

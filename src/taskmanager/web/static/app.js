@@ -11,8 +11,11 @@ import { hideMyWork, renderMyWork, showCalendarLink } from './mywork.js';
 import {
   initNotifications, notificationsSignedIn, notificationsSignedOut, onNotification, refreshNotifications,
 } from './notifications.js';
+import { announce, clearPresence, initPresence, onPresence, renderPresence, setOpenTask } from './presence.js';
 import * as S from './store.js';
-import { commentsChanged, initDialog, openNew, openTask, taskChangedRemotely } from './task-dialog.js';
+import {
+  commentsChanged, initDialog, openNew, openTask, openTaskId, taskChangedRemotely,
+} from './task-dialog.js';
 
 const { store } = S;
 
@@ -33,12 +36,22 @@ const live = new Live({
       loadProjects();
       refreshNotifications(); // frames sent while we were away are not replayed
     }
+    if (state !== 'live') clearPresence();
   },
   onEvent: (msg) => S.onEvent(msg, live),
-  onSubscribed: (msg) => S.onSubscribed(msg, live),
+  onSubscribed: (msg) => {
+    S.onSubscribed(msg, live);
+    announce();
+  },
   onResync: (msg) => S.onResync(msg, live),
   onNotification,
-  onError: (msg) => toast(`Live updates: ${msg.message || msg.code}`),
+  onPresence: (msg) => {
+    if (onPresence(msg)) renderBoard();
+  },
+  onError: (msg) => {
+    if (msg.code === 'rate_limited') return; // presence: the next announcement catches up
+    toast(`Live updates: ${msg.message || msg.code}`);
+  },
   onSessionEnded: () => signedOut('Your session ended; log in again.'),
   afterSeq: (projectId) => (store.project && store.project.id === projectId ? store.lastSeq : null),
 });
@@ -78,6 +91,7 @@ S.subscribe((what, info) => {
     if (info.taskId) tasksChanged();
     renderBoard();
   } else if (what === 'project') {
+    renderPresence();
     renderProjectView();
   } else if (what === 'members') {
     renderMembers();
@@ -390,11 +404,19 @@ function init() {
   $('#calendar-link').addEventListener('click', showCalendarLink);
   $('#import-file').addEventListener('change', importFile);
   window.addEventListener('hashchange', route);
-  initBoard({ open: openTask, quickAdd });
+  initBoard({
+    open: (taskId) => {
+      openTask(taskId);
+      setOpenTask(openTaskId());
+    },
+    quickAdd,
+  });
   initDialog(() => {
     tasksChanged();
     renderBoard();
   });
+  initPresence(live);
+  $('#task-dialog').addEventListener('close', () => setOpenTask(null));
   initFilters(renderBoard);
   initNotifications({ openTask: openTaskIn, invited: refreshInbox });
   watchProjects();

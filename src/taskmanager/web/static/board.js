@@ -5,6 +5,7 @@
 import { api } from './api.js';
 import { $, $$, formatDate, h, isOverdue, STATUSES } from './dom.js';
 import { cardExtras, isBlocked } from './depth.js';
+import { editorsOf, initials } from './presence.js';
 import { canEdit, memberName, putTask, shownIn, store, tasksIn } from './store.js';
 
 let handlers = { open: () => {}, quickAdd: () => {} };
@@ -101,10 +102,18 @@ function card(task, index, count, status, editable) {
     chip.style.setProperty('--chip', label.color); // CSSOM, allowed by the CSP
     labels.append(chip);
   }
+  const editors = editorsOf(task.id);
+  const marker = editors.length
+    ? h('span', {
+      class: 'editing-marker',
+      text: `✎ ${editors.map((u) => initials(u.display_name)).join(' ')}`,
+      title: `${editors.map((u) => u.display_name).join(', ')} editing`,
+    })
+    : null;
   const el = h(
     'li',
     {
-      class: `card${flashed.has(task.id) ? ' flash' : ''}${overdue ? ' overdue' : ''}${isBlocked(task) ? ' blocked' : ''}`,
+      class: `card${flashed.has(task.id) ? ' flash' : ''}${overdue ? ' overdue' : ''}${isBlocked(task) ? ' blocked' : ''}${editors.length ? ' being-edited' : ''}`,
       draggable: editable ? 'true' : 'false',
       dataset: { id: task.id },
     },
@@ -112,6 +121,7 @@ function card(task, index, count, status, editable) {
       type: 'button', class: 'card-title', text: task.title,
       dataset: { focus: `open-${task.id}` }, onclick: () => handlers.open(task.id),
     }),
+    marker,
     meta.childElementCount ? meta : null,
     task.labels.length ? labels : null,
     editable ? moveButtons(task, index, count, statusIndex) : null,

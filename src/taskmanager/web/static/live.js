@@ -9,7 +9,8 @@ const MAX_BACKOFF_MS = 15000;
 export class Live {
   /**
    * handlers: onState(state), onEvent(msg), onSubscribed(msg), onResync(msg),
-   * onNotification(msg), onError(msg), onSessionEnded(), afterSeq(projectId) -> number|null
+   * onNotification(msg), onError(msg), onPresence(msg), onSessionEnded(),
+   * afterSeq(projectId) -> number|null
    */
   constructor(handlers) {
     this.handlers = handlers;
@@ -128,6 +129,8 @@ export class Live {
       if (msg.project_id === this.projectId) h.onEvent(msg);
     } else if (msg.type === 'subscribed') {
       if (msg.project_id === this.projectId) h.onSubscribed(msg);
+    } else if (msg.type === 'presence') {
+      if (msg.project_id === this.projectId) h.onPresence(msg);
     } else if (msg.type === 'resync_required') {
       if (msg.project_id === this.projectId) h.onResync(msg);
     } else if (msg.type === 'notification') {
