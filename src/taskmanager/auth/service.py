@@ -16,6 +16,7 @@ from taskmanager.auth.models import ApiToken, User
 from taskmanager.auth.passwords import hash_password, is_common, verify_password
 from taskmanager.auth.revocation import announce_token_revocation
 from taskmanager.auth.throttle import LoginThrottle
+from taskmanager.auth.token_use import mark_token_used
 from taskmanager.db import utcnow
 from taskmanager.errors import Conflict, InvalidCredentials, NotFound, ValidationFailed
 
@@ -159,8 +160,7 @@ async def user_for_token(session: AsyncSession, secret: str) -> tuple[User, ApiT
     if token.expires_at is not None and token.expires_at <= now:
         return None
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
-        token.last_used_at = now
-        await session.flush()
+        mark_token_used(session, token, now)
     return user, token
 
 
