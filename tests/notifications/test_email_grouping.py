@@ -3,18 +3,21 @@ user per NOTIFICATION_MAIL_INTERVAL_SECONDS), per-kind preferences, RFC 8058 hea
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import update
 
+from taskmanager.jobs.models import Job
 from taskmanager.jobs.registry import JobContext, lookup
 from taskmanager.notifications.emails.schedule import MAIL_JOB
 from taskmanager.notifications.kinds import NotificationKind as K
 from taskmanager.notifications.models import Notification
-from tests.helpers import API
+from tests.helpers import API, PASSWORD
 from tests.mailbox import Mailbox, html_body, text_body
 from tests.notifications.conftest import INTERVAL_SECONDS, PUBLIC, Scene
 from tests.notifications.email_helpers import (
@@ -164,3 +167,22 @@ async def test_a_mail_job_that_runs_again_mails_nothing_again(
     await wait_for_mails(mailbox, frank.email, 2, timeout=INTERVAL_SECONDS + 20)
     assert len(notification_mails(mailbox, frank.email)) == 2
     assert pending.payload != payload
+
+
+async def test_a_user_deleted_before_the_mail_gets_none_and_the_job_ends(
+    scene: Scene, recipient: Recipient, mailbox: Mailbox, app: RunningServer
+) -> None:
+    gone = await recipient()
+    async with worker_paused(app):
+        await scene.notify((gone, K.ASSIGNED))
+        (job,) = await mail_jobs(app, gone.user)
+        deleted = await gone.request("DELETE", f"{API}/auth/me", json={"password": PASSWORD})
+        assert deleted.status_code == 204, deleted.text
+    # The job runs, finds no one, and is done (not retried, not given up).
+    deadline = time.monotonic() + 20
+    while await mail_jobs(app, gone.user):
+        assert time.monotonic() < deadline, "the mail job of a deleted user never ended"
+        await asyncio.sleep(0.05)
+    async with app.resources.session_factory() as db:
+        assert await db.get(Job, job.id) is None
+    assert notification_mails(mailbox, gone.email) == []
