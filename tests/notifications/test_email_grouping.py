@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from sqlalchemy import update
 
 from taskmanager.jobs.models import Job
@@ -17,7 +18,10 @@ from taskmanager.jobs.registry import JobContext, lookup
 from taskmanager.notifications.emails.schedule import MAIL_JOB
 from taskmanager.notifications.kinds import NotificationKind as K
 from taskmanager.notifications.models import Notification
-from tests.helpers import API, PASSWORD
+from taskmanager.notifications.service import notify
+from taskmanager.uow import unit_of_work
+from tests import backends
+from tests.helpers import API, PASSWORD, ApiClient
 from tests.mailbox import Mailbox, html_body, text_body
 from tests.notifications.conftest import INTERVAL_SECONDS, PUBLIC, Scene
 from tests.notifications.email_helpers import (
@@ -186,3 +190,36 @@ async def test_a_user_deleted_before_the_mail_gets_none_and_the_job_ends(
     async with app.resources.session_factory() as db:
         assert await db.get(Job, job.id) is None
     assert notification_mails(mailbox, gone.email) == []
+
+
+async def test_writers_notifying_the_same_users_in_opposite_orders_do_not_deadlock(
+    backend: backends.Backend, scene: Scene, recipient: Recipient, mailbox: Mailbox
+) -> None:
+    """Each transaction locks its recipients' mail state once, in user id order, at commit:
+    one that notifies B then A and one that notifies A then B never wait in a cycle."""
+    if not backend.is_postgres:
+        pytest.skip("SQLite runs one writing transaction at a time: nothing can interleave")
+    ann, ben = await recipient(), await recipient()
+    ready = [asyncio.Event(), asyncio.Event()]
+
+    async def write(me: int, first: ApiClient, second: ApiClient) -> None:
+        async with unit_of_work(scene.app.resources) as uow:
+            for step, (who, kind) in enumerate(((first, K.ASSIGNED), (second, K.MENTIONED))):
+                await notify(
+                    uow.session,
+                    recipients=[uuid.UUID(who.user["id"])],
+                    kind=kind,
+                    actor_id=uuid.UUID(scene.actor.user["id"]),
+                    project_id=uuid.UUID(scene.project["id"]),
+                )
+                if step == 0:  # both hold their first notification before either goes on
+                    ready[me].set()
+                    await ready[1 - me].wait()
+
+    await asyncio.wait_for(asyncio.gather(write(0, ann, ben), write(1, ben, ann)), timeout=30)
+    for user in (ann, ben):  # both committed, and the mail follows
+        assert {n.kind for n in await notifications(scene.app, user.user)} == {
+            "assigned",
+            "mentioned",
+        }
+        await wait_for_mails(mailbox, user.email, 1)

@@ -66,5 +66,5 @@ async def notify(
         reads.append(read)
         frame = {"type": "notification", **read.model_dump(mode="json")}
         uow.publish_after_commit(user_channel(user_id), orjson.dumps(frame))
-    await schedule_mails(session, user_ids=users, kind=kind, now=now)
+    schedule_mails(session, user_ids=users, kind=kind)
     return reads
