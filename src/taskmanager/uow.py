@@ -68,7 +68,15 @@ class RedisPublisher:
 class UnitOfWork:
     """One session's transaction and the messages to publish once it has committed."""
 
-    __slots__ = ("_after_commit", "_jobs_enqueued", "_outbox", "publisher", "session", "wake_jobs")
+    __slots__ = (
+        "_after_commit",
+        "_before_commit",
+        "_jobs_enqueued",
+        "_outbox",
+        "publisher",
+        "session",
+        "wake_jobs",
+    )
 
     def __init__(
         self,
@@ -83,6 +91,7 @@ class UnitOfWork:
         self._outbox: list[Message] = []
         self._jobs_enqueued = False
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
+        self._before_commit: dict[str, Callable[[], Awaitable[None]]] = {}
         # session.info is SQLAlchemy's slot for owner data; only this module reads the key.
         session.info[_INFO_KEY] = self
 
@@ -110,11 +119,20 @@ class UnitOfWork:
         the response is sent: for effects outside the database, such as ending sessions."""
         self._after_commit.append(callback)
 
+    def call_before_commit(self, key: str, callback: Callable[[], Awaitable[None]]) -> None:
+        """Run `callback` in this transaction, last, just before it commits; once per `key`
+        however often it is asked for. For work best done once per transaction, such as
+        taking row locks in one fixed order (no deadlock between transactions)."""
+        self._before_commit.setdefault(key, callback)
+
     def job_enqueued(self) -> None:
         """A job row was added in this transaction: wake the local worker after the commit."""
         self._jobs_enqueued = True
 
     async def commit(self) -> None:
+        callbacks_before, self._before_commit = list(self._before_commit.values()), {}
+        for before in callbacks_before:
+            await before()
         await self.session.commit()
         messages, self._outbox = self._outbox, []
         await self.publisher.publish(messages)
@@ -127,6 +145,7 @@ class UnitOfWork:
 
     async def rollback(self) -> None:
         self._outbox.clear()
+        self._before_commit.clear()
         self._after_commit.clear()
         self._jobs_enqueued = False
         await self.session.rollback()

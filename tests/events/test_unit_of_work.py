@@ -21,7 +21,7 @@ from taskmanager.db import SessionDep
 from taskmanager.errors import Conflict
 from taskmanager.events.service import append_event
 from taskmanager.membership.models import Project
-from taskmanager.uow import NoUnitOfWork, unit_of_work
+from taskmanager.uow import NoUnitOfWork, UnitOfWork, unit_of_work
 from tests.helpers import Team, assert_problem, events
 from tests.server import RunningServer, run_server
 
@@ -155,3 +155,37 @@ async def test_a_failed_request_publishes_nothing(
         [published] = await _received(pubsub, within=1.0)
     assert published["seq"] == before + 1
     assert [e["seq"] for e in await events(team["viewer"], team.project_id)][-1] == before + 1
+
+
+async def test_before_commit_work_runs_once_per_key_inside_the_transaction(
+    server: RunningServer, team: Team
+) -> None:
+    """`call_before_commit` work is part of the transaction (its writes commit with it, and
+    a rollback drops the callback), and a key asked for twice runs once."""
+    pid = uuid.UUID(team.project_id)
+    ran: list[str] = []
+
+    def register(session: Any, name: str) -> None:
+        async def rename() -> None:
+            ran.append(name)
+            project = await session.get(Project, pid)
+            project.name = name
+
+        UnitOfWork.of(session).call_before_commit("rename", rename)
+
+    async with unit_of_work(server.resources) as uow:
+        register(uow.session, "Renamed first")
+        register(uow.session, "Renamed twice")  # same key: the first one stays
+        assert ran == []
+    assert ran == ["Renamed first"]
+
+    async def failing_write() -> None:
+        async with unit_of_work(server.resources) as uow:
+            register(uow.session, "Never")
+            raise RuntimeError("the write fails")
+
+    with pytest.raises(RuntimeError):
+        await failing_write()
+    assert ran == ["Renamed first"]
+    async with server.resources.session_factory() as session:
+        assert (await session.get(Project, pid)).name == "Renamed first"  # type: ignore[union-attr]

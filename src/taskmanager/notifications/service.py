@@ -98,11 +98,7 @@ async def notify_each(
         read = NotificationRead.model_validate(row)
         reads.append(read)
         publish_live(uow, user_id, read)
-    await schedule_mails(
-        session,
-        kinds={user_id: NotificationKind(row["kind"]) for user_id, row in rows.items()},
-        now=now,
-    )
+        schedule_mails(session, user_ids=[user_id], kind=read.kind)
     return reads
 
 

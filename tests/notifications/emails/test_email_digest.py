@@ -65,9 +65,10 @@ async def test_the_periodic_job_mails_one_digest_a_day(
     state = await mail_state(app, gus.user)
     assert state is not None and state.last_digest_on == utcnow().date()
     # The job runs again (hourly, or twice): today's digest went out, nothing more is sent.
+    before = {job.id for job in await _send_jobs(app, gus.user)}  # the first, if not yet done
     await scene.notify((gus, K.MENTIONED))
     assert await run_digest(app.resources, now=utcnow(), any_hour=True) == 0
-    assert await _send_jobs(app, gus.user) == []
+    assert {job.id for job in await _send_jobs(app, gus.user)} <= before
     mentioned = [n for n in await notifications(app, gus.user) if n.kind == "mentioned"]
     assert mentioned[0].emailed_at is None  # tomorrow's digest
 

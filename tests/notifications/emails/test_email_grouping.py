@@ -3,18 +3,25 @@ user per NOTIFICATION_MAIL_INTERVAL_SECONDS), per-kind preferences, RFC 8058 hea
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from sqlalchemy import update
 
+from taskmanager.jobs.models import Job
 from taskmanager.jobs.registry import JobContext, lookup
 from taskmanager.notifications.emails.schedule import MAIL_JOB
 from taskmanager.notifications.kinds import NotificationKind as K
 from taskmanager.notifications.models import Notification
-from tests.helpers import API
+from taskmanager.notifications.service import notify
+from taskmanager.uow import unit_of_work
+from tests import backends
+from tests.helpers import API, PASSWORD, ApiClient
 from tests.mailbox import Mailbox, html_body, text_body
 from tests.notifications.emails.conftest import INTERVAL_SECONDS, PUBLIC, Scene
 from tests.notifications.emails.email_helpers import (
@@ -164,3 +171,55 @@ async def test_a_mail_job_that_runs_again_mails_nothing_again(
     await wait_for_mails(mailbox, frank.email, 2, timeout=INTERVAL_SECONDS + 20)
     assert len(notification_mails(mailbox, frank.email)) == 2
     assert pending.payload != payload
+
+
+async def test_a_user_deleted_before_the_mail_gets_none_and_the_job_ends(
+    scene: Scene, recipient: Recipient, mailbox: Mailbox, app: RunningServer
+) -> None:
+    gone = await recipient()
+    async with worker_paused(app):
+        await scene.notify((gone, K.ASSIGNED))
+        (job,) = await mail_jobs(app, gone.user)
+        deleted = await gone.request("DELETE", f"{API}/auth/me", json={"password": PASSWORD})
+        assert deleted.status_code == 204, deleted.text
+    # The job runs, finds no one, and is done (not retried, not given up).
+    deadline = time.monotonic() + 20
+    while await mail_jobs(app, gone.user):
+        assert time.monotonic() < deadline, "the mail job of a deleted user never ended"
+        await asyncio.sleep(0.05)
+    async with app.resources.session_factory() as db:
+        assert await db.get(Job, job.id) is None
+    assert notification_mails(mailbox, gone.email) == []
+
+
+async def test_writers_notifying_the_same_users_in_opposite_orders_do_not_deadlock(
+    backend: backends.Backend, scene: Scene, recipient: Recipient, mailbox: Mailbox
+) -> None:
+    """Each transaction locks its recipients' mail state once, in user id order, at commit:
+    one that notifies B then A and one that notifies A then B never wait in a cycle."""
+    if not backend.is_postgres:
+        pytest.skip("SQLite runs one writing transaction at a time: nothing can interleave")
+    ann, ben = await recipient(), await recipient()
+    ready = [asyncio.Event(), asyncio.Event()]
+
+    async def write(me: int, first: ApiClient, second: ApiClient) -> None:
+        async with unit_of_work(scene.app.resources) as uow:
+            for step, (who, kind) in enumerate(((first, K.ASSIGNED), (second, K.MENTIONED))):
+                await notify(
+                    uow.session,
+                    recipients=[uuid.UUID(who.user["id"])],
+                    kind=kind,
+                    actor_id=uuid.UUID(scene.actor.user["id"]),
+                    project_id=uuid.UUID(scene.project["id"]),
+                )
+                if step == 0:  # both hold their first notification before either goes on
+                    ready[me].set()
+                    await ready[1 - me].wait()
+
+    await asyncio.wait_for(asyncio.gather(write(0, ann, ben), write(1, ben, ann)), timeout=30)
+    for user in (ann, ben):  # both committed, and the mail follows
+        assert {n.kind for n in await notifications(scene.app, user.user)} == {
+            "assigned",
+            "mentioned",
+        }
+        await wait_for_mails(mailbox, user.email, 1)

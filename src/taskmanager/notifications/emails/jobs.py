@@ -41,15 +41,14 @@ DIGEST_JOB = "notifications.daily_digest"
 MAX_AGE = dt.timedelta(hours=24)
 
 
-async def _locked_state(session: AsyncSession, user_id: uuid.UUID) -> NotificationMailState:
-    await ensure_states(session, [user_id])
-    state = await session.scalar(
+async def _locked_state(session: AsyncSession, user_id: uuid.UUID) -> NotificationMailState | None:
+    """The user's state row, locked (None once the user is deleted: it went with them)."""
+    state: NotificationMailState | None = await session.scalar(
         select(NotificationMailState)
         .where(NotificationMailState.user_id == user_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    assert state is not None  # just ensured
     return state
 
 
@@ -94,7 +93,7 @@ async def _collect(context: JobContext, payload: dict[str, Any]) -> None:
     interval = dt.timedelta(seconds=context.resources.settings.notification_mail_interval_seconds)
     async with await open_session(context.resources) as session:
         state = await _locked_state(session, user_id)
-        if state.job_at != dt.datetime.fromisoformat(payload["at"]):
+        if state is None or state.job_at != dt.datetime.fromisoformat(payload["at"]):
             return  # a rerun of a job that did its work: the pending one (if any) is another
         now = utcnow()
         state.job_at = None
@@ -173,10 +172,13 @@ async def run_digest(resources: Resources, *, now: dt.datetime, any_hour: bool) 
     queued = 0
     for user_id in due:  # one short transaction per user: a failure costs one digest
         async with await open_session(resources) as session:
-            state = await _locked_state(session, user_id)
             user = await session.get(User, user_id)
             prefs = await session.get(NotificationSettings, user_id)
-            if state.last_digest_on == today or user is None or prefs is None:
+            if user is None or prefs is None:
+                continue  # deleted since
+            await ensure_states(session, [user_id])
+            state = await _locked_state(session, user_id)
+            if state is None or state.last_digest_on == today:
                 continue
             state.last_digest_on = today
             if prefs.digest == DIGEST_DAILY and user.email_verified:
