@@ -137,6 +137,7 @@ def _include_routers(app: FastAPI) -> None:
     from taskmanager.realtime.websocket import router as websocket_router
     from taskmanager.tasks.router import router as tasks_router
     from taskmanager.transfer.router import router as transfer_router
+    from taskmanager.webhooks.router import router as webhooks_router
 
     include_router(app, health_router)
     include_router(app, auth_router, prefix="/api/v1")
@@ -153,5 +154,6 @@ def _include_routers(app: FastAPI) -> None:
         labels_router,
         comments_router,
         events_router,
+        webhooks_router,
     ):
         include_router(app, router, prefix="/api/v1")

@@ -13,6 +13,7 @@ from taskmanager.membership.models import Membership, Project
 from taskmanager.notifications.models import Notification, TaskWatch
 from taskmanager.oidc.models import OidcIdentity
 from taskmanager.tasks.models import Task, TaskRelation, task_labels
+from taskmanager.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ApiToken",
@@ -32,5 +33,7 @@ __all__ = [
     "TaskRelation",
     "TaskWatch",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "task_labels",
 ]

@@ -10,6 +10,7 @@ from taskmanager.config import Settings
 from taskmanager.db import create_engine, create_session_factory
 from taskmanager.jobs.worker import JobWorker
 from taskmanager.kit.redis import create_redis
+from taskmanager.kit.signing import load_secret_key
 from taskmanager.state import Resources
 
 logger = logging.getLogger("taskmanager.jobs")
@@ -24,6 +25,8 @@ async def run_worker(settings: Settings) -> None:
         engine=engine,
         session_factory=create_session_factory(engine),
         redis=redis,
+        # Jobs that need the server's key (webhook secrets are encrypted with it).
+        secret_key=load_secret_key(settings),
     )
     worker = resources.jobs = JobWorker(resources)
     stop = asyncio.Event()
