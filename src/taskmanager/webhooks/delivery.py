@@ -22,6 +22,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,7 +40,7 @@ from taskmanager.state import Resources
 from taskmanager.uow import unit_of_work
 from taskmanager.webhooks.models import FAILED, SUCCEEDED, WebhookDelivery, WebhookEndpoint
 from taskmanager.webhooks.schemas import message_id
-from taskmanager.webhooks.sender import Outcome, send
+from taskmanager.webhooks.sender import Outcome, client, send
 from taskmanager.webhooks.service import REDELIVERY_JOB
 from taskmanager.webhooks.signing import decrypt_secret, signed_headers
 
@@ -135,56 +136,82 @@ async def _claim(resources: Resources, owner: str, payload: dict[str, Any]) -> l
 async def _run(resources: Resources, owner: str, claim: Claim) -> None:
     """Send the endpoint's events in seq order until it is caught up, an attempt fails, or
     the job's time is up (then a follow-up job carries on, so no job outlives its lease)."""
-    settings = resources.settings
-    budget = settings.job_lease_seconds - 2 * settings.webhook_timeout_seconds
     started = time.monotonic()
     secret = decrypt_secret(
         _server_key(resources), claim.secret_encrypted, endpoint_id=str(claim.id)
     )
+    current: Claim | None = claim
     cursor = claim.cursor_seq
-    while True:
-        async with resources.session_factory() as session:
-            events = await read_events(
-                session, project_id=claim.project_id, after_seq=cursor, limit=BATCH
-            )
-        if not events:
-            if not await _release(resources, owner, claim.id, cursor):
-                return
-            claims = await _claim(resources, owner, {"endpoint_id": str(claim.id)})
-            if not claims:
-                return  # another job has it now, or nothing is due
-            claim, cursor = claims[0], claims[0].cursor_seq
-            continue
-        for event in events:
-            if not matches(claim.events, event.name):
-                cursor = event.seq
-                continue
-            outcome = await _attempt(resources, claim.id, claim.url, secret, event)
-            if await _record(resources, owner, claim, event, outcome, cursor) is Next.STOP:
-                return
+    while current is not None:
+        url = current.url
+        # One client (keep-alive) per URL: a PATCHed URL gets fresh connections.
+        async with client(resources.settings.webhook_timeout_seconds) as http:
+            while current is not None and current.url == url:
+                current, cursor = await _next_round(
+                    resources, owner, current, cursor, secret, http, started
+                )
+
+
+async def _next_round(
+    resources: Resources,
+    owner: str,
+    claim: Claim,
+    cursor: int,
+    secret: str,
+    http: httpx.AsyncClient,
+    started: float,
+) -> tuple[Claim | None, int]:
+    """Send one batch of events after `cursor`; the claim and cursor to go on with (None:
+    stop, the endpoint is caught up, failing, handed over or taken by another job)."""
+    settings = resources.settings
+    budget = settings.job_lease_seconds - 2 * settings.webhook_timeout_seconds
+    async with resources.session_factory() as session:
+        events = await read_events(
+            session, project_id=claim.project_id, after_seq=cursor, limit=BATCH
+        )
+    if not events:
+        if not await _release(resources, owner, claim.id, cursor):
+            return None, cursor
+        claims = await _claim(resources, owner, {"endpoint_id": str(claim.id)})
+        if not claims:
+            return None, cursor  # another job has it now, or nothing is due
+        return claims[0], claims[0].cursor_seq
+    for event in events:
+        if not matches(claim.events, event.name):
             cursor = event.seq
-            if time.monotonic() - started > budget:
-                await _release(resources, owner, claim.id, cursor, follow_up=True)
-                return
+            continue
+        outcome = await _attempt(resources, claim, secret, event, http)
+        if await _record(resources, owner, claim, event, outcome, cursor) is Next.STOP:
+            return None, cursor
+        cursor = event.seq
+        if time.monotonic() - started > budget:
+            await _release(resources, owner, claim.id, cursor, follow_up=True)
+            return None, cursor
+    return claim, cursor
 
 
 async def _attempt(
-    resources: Resources, endpoint_id: uuid.UUID, url: str, secret: str, event: Event
+    resources: Resources,
+    endpoint: Claim | WebhookEndpoint,
+    secret: str,
+    event: Event,
+    http: httpx.AsyncClient,
 ) -> Outcome:
     settings = resources.settings
     body = event_to_message(event)
     headers = signed_headers(
         secret,
-        message_id=message_id(delivery_id(endpoint_id, event.seq)),
+        message_id=message_id(delivery_id(endpoint.id, event.seq)),
         body=body.decode(),
         now=utcnow(),
     )
     return await send(
-        url,
+        endpoint.url,
         body=body,
         headers=headers,
         timeout=settings.webhook_timeout_seconds,
         allow_private=settings.webhook_allow_private,
+        http=http,
     )
 
 
@@ -359,7 +386,8 @@ async def redeliver(context: JobContext, payload: dict[str, Any]) -> None:
         secret = decrypt_secret(
             _server_key(resources), endpoint.secret_encrypted, endpoint_id=str(endpoint.id)
         )
-        outcome = await _attempt(resources, endpoint.id, endpoint.url, secret, event)
+        async with client(resources.settings.webhook_timeout_seconds) as http:
+            outcome = await _attempt(resources, endpoint, secret, event, http)
     async with unit_of_work(resources) as uow:
         logged = await uow.session.get(WebhookDelivery, did)
         if logged is not None:

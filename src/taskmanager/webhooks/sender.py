@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import email.utils
+import functools
+import ssl
 import time
 from dataclasses import dataclass
 
@@ -48,6 +50,22 @@ def parse_retry_after(value: str | None, now: dt.datetime) -> dt.timedelta | Non
     return min(delay, RETRY_AFTER_CAP)
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context (the system's CA bundle, as httpx loads it) for every attempt:
+    loading the bundle costs more CPU than the whole delivery, so it is done once."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
+def client(timeout: float) -> httpx.AsyncClient:
+    """A client for one endpoint's run of deliveries (keep-alive across its events): every
+    request still goes to the address checked for it; never shared between endpoints, so a
+    pooled TLS connection always carries the SNI of the URL it was opened for."""
+    return httpx.AsyncClient(
+        follow_redirects=False, timeout=timeout, trust_env=False, verify=_tls()
+    )
+
+
 def _request_url(target_url: httpx.URL, address: str) -> httpx.URL:
     host = f"[{address}]" if ":" in address else address
     return target_url.copy_with(host=host)
@@ -60,6 +78,7 @@ async def send(
     headers: dict[str, str],
     timeout: float,  # noqa: ASYNC109 (a bound on the whole attempt, and on each of httpx's phases)
     allow_private: bool,
+    http: httpx.AsyncClient,
 ) -> Outcome:
     """POST `body` to `url`, connecting only to an address checked just now (DNS may have
     changed since the endpoint was saved). The Host header and TLS server name stay the
@@ -88,8 +107,7 @@ async def send(
     try:
         async with (
             asyncio.timeout(timeout),
-            httpx.AsyncClient(follow_redirects=False, timeout=timeout, trust_env=False) as client,
-            client.stream(
+            http.stream(
                 "POST",
                 _request_url(original, str(target.address)),
                 content=body,
