@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from tests.helpers import API, Team, assert_problem
+from tests.server import RunningServer
+from tests.webhooks.logged import logged_delivery
 
 # A public address: allowed. Its filter names an event these projects never have, so the
 # shared server never sends anything to it.
@@ -70,6 +72,24 @@ async def test_patch_changes_the_filter_and_pauses_then_resumes(team: Team) -> N
     deleted = await team["admin"].delete(path)
     assert deleted.status_code == 204
     assert (await team["admin"].get(path)).status_code == 404
+
+
+async def test_a_delivery_is_reached_only_through_its_own_webhook(
+    team: Team, server: RunningServer
+) -> None:
+    first, second = (await _create(team)).json(), (await _create(team)).json()
+    delivery_id = await logged_delivery(server, second["id"])
+    log = await team["owner"].get(f"{API}/webhooks/{first['id']}/deliveries")
+    assert log.json()["items"] == []
+    crossed = await team["owner"].post(
+        f"{API}/webhooks/{first['id']}/deliveries/{delivery_id}/redeliver"
+    )
+    assert_problem(crossed, 404)
+    own = await team["owner"].post(
+        f"{API}/webhooks/{second['id']}/deliveries/{delivery_id}/redeliver"
+    )
+    assert own.status_code == 202, own.text
+    assert own.json()["message_id"] == f"msg_{uuid.UUID(delivery_id).hex}"
 
 
 async def test_members_and_viewers_get_403_and_other_teams_404(team: Team) -> None:
