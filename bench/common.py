@@ -222,3 +222,6 @@ class Seed:
     project_id: str
     task_ids: list[str]
     by_status: dict[str, list[str]] = field(default_factory=dict)
+    # A second project with one webhook endpoint (bench/receiver.py): the cost per write
+    # of webhooks is create_task there minus create_task in `project_id`.
+    hooked_project_id: str = ""

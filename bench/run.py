@@ -116,6 +116,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             # Every fan-out subscriber is the same bench user (one token): no caps here.
             env["REALTIME_MAX_CONNECTIONS_PER_USER"] = "1000000"
             env["REALTIME_MAX_CONNECTIONS"] = "1000000"
+            # The webhook receiver of the create_task_webhook scenario is on loopback.
+            env["WEBHOOK_ALLOW_PRIVATE"] = "true"
             subprocess.run([TASKMANAGER, "migrate"], env=env, check=True, capture_output=True)
             service = start_process(
                 "service",
@@ -138,13 +140,21 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 fport,
                 workdir,
             )
+            receiver = start_process(
+                "receiver",
+                [PYTHON, str(BENCH / "receiver.py"), "--port", str(rport := free_port())],
+                env,
+                rport,
+                workdir,
+            )
             try:
+                await wait_http(receiver, "/health")
                 await wait_http(service, "/health/live")
                 await wait_http(floor, "/health")
                 log(
                     f"service on :{service.port}, floor on :{floor.port}; seeding {cfg.tasks} tasks"
                 )
-                sd = await seed(service.base, cfg.tasks)
+                sd = await seed(service.base, cfg.tasks, f"http://127.0.0.1:{rport}/hook")
                 if args.profile:
                     result["profile"] = run_profiles(cfg, sd, service, workdir, out_dir)
                     (out_dir / "profile.json").write_text(json.dumps(result, indent=1))
@@ -162,6 +172,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             finally:
                 service.stop()
                 floor.stop()
+                receiver.stop()
                 await redis.flushdb()
                 await redis.aclose()
     result["targets"] = targets(result)

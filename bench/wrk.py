@@ -18,7 +18,7 @@ import httpx
 from common import API, Config, Seed, Server, backend_pids, cpu_seconds, log, tree_cpu
 
 
-async def seed(base: str, n_tasks: int) -> Seed:
+async def seed(base: str, n_tasks: int, hook_url: str | None = None) -> Seed:
     async with httpx.AsyncClient(base_url=base + API, timeout=30) as client:
         email = f"bench-{secrets.token_hex(4)}@example.com"
         r = await client.post(
@@ -67,7 +67,18 @@ async def seed(base: str, n_tasks: int) -> Seed:
             by_status[statuses[i % 3]].append(resp.json()["id"])
 
         await asyncio.gather(*(create(i) for i in range(n_tasks)))
-        return Seed(cookie, csrf, token, project_id, ids, dict(by_status))
+        hooked = ""
+        if hook_url is not None:
+            r = await client.post("/projects", json={"name": "bench hooked"}, headers=headers)
+            r.raise_for_status()
+            hooked = r.json()["id"]
+            r = await client.post(
+                f"/projects/{hooked}/webhooks",
+                json={"url": hook_url, "events": ["*"]},
+                headers=headers,
+            )
+            r.raise_for_status()
+        return Seed(cookie, csrf, token, project_id, ids, dict(by_status), hooked)
 
 
 # --- wrk ---------------------------------------------------------------------------------
@@ -121,11 +132,11 @@ wrk.headers["Cookie"] = "session={seed.cookie}"
     )
 
 
-def lua_create(seed: Seed) -> str:
+def lua_create(seed: Seed, project_id: str | None = None) -> str:
     return (
         f"""
 wrk.method = "POST"
-wrk.path = "{API}/projects/{seed.project_id}/tasks"
+wrk.path = "{API}/projects/{project_id or seed.project_id}/tasks"
 wrk.headers["Authorization"] = "Bearer {seed.token}"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{{"title":"created by wrk","priority":"high"}}'
@@ -234,6 +245,12 @@ def http_scenarios(
         Scenario("get_task", "GET task by id", lua_get(seed), True),
         Scenario("list_tasks", "List 50 tasks (status filter)", lua_list_tasks(seed), True),
         Scenario("create_task", "Create task", lua_create(seed), False),
+        Scenario(
+            "create_task_webhook",
+            "Create task, project with 1 webhook (delivered by the same process)",
+            lua_create(seed, seed.hooked_project_id),
+            False,
+        ),
         Scenario("move_task", "Move task (before/after)", lua_move(seed), False),
     ]
     if only:

@@ -145,6 +145,7 @@ def _include_routers(app: FastAPI) -> None:
     from taskmanager.realtime.websocket import router as websocket_router
     from taskmanager.tasks.router import router as tasks_router
     from taskmanager.transfer.router import router as transfer_router
+    from taskmanager.webhooks.router import router as webhooks_router
 
     include_router(app, health_router)
     include_router(app, auth_router, prefix="/api/v1")
@@ -164,5 +165,6 @@ def _include_routers(app: FastAPI) -> None:
         events_router,
         notifications_router,
         notification_mail_router,
+        webhooks_router,
     ):
         include_router(app, router, prefix="/api/v1")

@@ -238,6 +238,29 @@ class Settings(BaseSettings):
         "`remind_at`): a reminder arrives at most this late. One sweep at a time across all "
         "workers. 0: no reminders are sent.",
     )
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Let webhooks reach loopback, private, link-local, unique-local and other "
+        "non-public addresses (tests and local development only: it opens the server to SSRF).",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Connect and response timeout of one webhook delivery attempt. Keep it "
+        "well under JOB_LEASE_SECONDS.",
+    )
+    webhook_retry_base_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="First delay before a failed webhook delivery is retried; it doubles per "
+        "attempt, with jitter, up to an hour (a receiver's Retry-After wins).",
+    )
+    webhook_disable_after_seconds: float = Field(
+        default=24 * 3600.0,
+        gt=0,
+        description="An endpoint that keeps failing this long is disabled and the project's "
+        "owner and admins are notified (the retries go on for all of it).",
+    )
     smtp_url: SecretStr | None = Field(
         default=None,
         description="Mail server: smtp://user:pass@host:587 (STARTTLS when offered) or "
@@ -393,6 +416,16 @@ class Settings(BaseSettings):
             return None
         if value.split("://", 1)[0] not in {"redis", "rediss", "unix"}:
             raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("webhook_timeout_seconds")
+    @classmethod
+    def _check_webhook_timeout(cls, value: float, info: ValidationInfo) -> float:
+        # A delivery job must finish its attempt well within its lease, or a second worker
+        # could take the job (and the endpoint) while the first still sends.
+        lease = info.data.get("job_lease_seconds")
+        if lease is not None and value * 2 >= lease:
+            raise ValueError("must be less than half of JOB_LEASE_SECONDS")
         return value
 
     @property

@@ -15,6 +15,7 @@ from taskmanager.notifications.models import Notification, TaskWatch
 from taskmanager.oidc.models import OidcIdentity
 from taskmanager.reminders.models import TaskReminderSent
 from taskmanager.tasks.models import Task, TaskRelation, task_labels
+from taskmanager.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ApiToken",
@@ -37,5 +38,7 @@ __all__ = [
     "TaskReminderSent",
     "TaskWatch",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "task_labels",
 ]

@@ -15,6 +15,7 @@ from typing import Any
 
 from tests.authz.world import PRINCIPALS, Cred, World
 from tests.helpers import API, PASSWORD, unique_email
+from tests.webhooks.logged import logged_delivery
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,32 @@ async def _victims_notification(world: World, principal: str, ok: bool) -> Reque
     return Request(f"{API}/notifications/{notification_id}/read")
 
 
+# A public address (this server refuses private ones) and an event team A's project never
+# has: the webhooks these rows make never send anything.
+WEBHOOK = {"url": "https://8.8.8.8/matrix", "events": ["project.deleted"]}
+
+
+async def _fresh_webhook(world: World) -> str:
+    response = await world.clients["owner"].post(
+        f"{API}/projects/{world.a.project_id}/webhooks", json=WEBHOOK
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def on_webhook(suffix: str = "", body: Any = None, *, delivery: bool = False) -> Build:
+    """A fresh webhook of team A (and with `delivery`, an entry of its log)."""
+
+    async def build(world: World, principal: str, ok: bool) -> Request:
+        webhook_id = await world.fresh(build, ok, lambda: _fresh_webhook(world))
+        path = f"{API}/webhooks/{webhook_id}{suffix}"
+        if delivery:
+            path += f"/{await logged_delivery(world.server, webhook_id)}/redeliver"
+        return Request(path, body, project_id=world.a.project_id)
+
+    return build
+
+
 P = API + "/projects/{a.project_id}"
 T = API + "/tasks/{a.task_id}"
 
@@ -366,4 +393,20 @@ MATRIX: dict[str, Row] = {
     "GET /api/v1/tasks/{task_id}/watch": Row(read(), fixed(T + "/watch")),
     "POST /api/v1/tasks/{task_id}/watch": Row(read(), fixed(T + "/watch")),
     "DELETE /api/v1/tasks/{task_id}/watch": Row(read(204), fixed(T + "/watch")),
+    # -- webhooks: the project's admins and owner only ----------------------------------------
+    "POST /api/v1/projects/{project_id}/webhooks": Row(
+        admin_write(201), fixed(P + "/webhooks", WEBHOOK)
+    ),
+    "GET /api/v1/projects/{project_id}/webhooks": Row(admin_write(200), fixed(P + "/webhooks")),
+    "GET /api/v1/webhooks/{webhook_id}": Row(admin_write(200), on_webhook()),
+    "PATCH /api/v1/webhooks/{webhook_id}": Row(
+        admin_write(200), on_webhook(body={"description": "edited"})
+    ),
+    "DELETE /api/v1/webhooks/{webhook_id}": Row(admin_write(204), on_webhook()),
+    "GET /api/v1/webhooks/{webhook_id}/deliveries": Row(
+        admin_write(200), on_webhook("/deliveries")
+    ),
+    "POST /api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver": Row(
+        admin_write(202), on_webhook("/deliveries", delivery=True)
+    ),
 }

@@ -21,7 +21,7 @@ pytestmark = [
     ),
 ]
 
-HTTP_SCENARIOS = {"get_task", "list_tasks", "create_task", "move_task"}
+HTTP_SCENARIOS = {"get_task", "list_tasks", "create_task", "create_task_webhook", "move_task"}
 # Its own Redis database (the bench flushes it): not the suite's, not `make bench`'s 13.
 REDIS_URL = os.environ.get("TM_BENCH_SMOKE_REDIS_URL", "redis://127.0.0.1:6379/14")
 

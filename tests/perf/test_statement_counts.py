@@ -28,6 +28,7 @@ EXPECTED: dict[str, dict[str, tuple[int, int, int]]] = {
         "get_task": (3, 2, 1),  # + relations (docs/performance.md, feature costs)
         "list_50": (4, 2, 1),  # + relations of the page
         "create_task": (6, 3, 2),
+        "create_task_webhook": (7, 3, 2),  # + the delivery job's INSERT
         "move_task": (12, 3, 2),  # + counts, + relations of the moved task
         "ws_subscribe": (6, 7, 3),
         # Notifications: + 1 INSERT and one more PUBLISH in the same pipeline when the
@@ -42,6 +43,7 @@ EXPECTED: dict[str, dict[str, tuple[int, int, int]]] = {
         "get_task": (1, 2, 1),
         "list_50": (1, 2, 1),
         "create_task": (4, 3, 2),
+        "create_task_webhook": (5, 3, 2),  # + the delivery job's INSERT
         "move_task": (9, 3, 2),  # + counts and relations of the moved task
         "ws_subscribe": (3, 7, 3),
         "create_assigned": (6, 4, 2),
@@ -144,6 +146,23 @@ async def test_comment_that_notifies(board: Board) -> None:
         assert response.status_code == 201, response.text
 
     await _measure(board, "comment_notifying", send)
+
+
+async def test_create_task_with_a_webhook(board: Board) -> None:
+    """A project with an enabled webhook pays one INSERT (its delivery job) per write; one
+    without pays nothing (test_create_task): the bump that takes the seq reads the count."""
+    project = await create_project(board.client, "Hooked")
+    # A public address (the guard is on); nothing is sent: no worker runs here.
+    hook = await board.client.post(
+        f"{API}/projects/{project['id']}/webhooks",
+        json={"url": "https://8.8.8.8/counted", "events": ["*"]},
+    )
+    assert hook.status_code == 201, hook.text
+
+    async def send() -> None:
+        await create_task(board.client, project["id"], "Counted create")
+
+    await _measure(board, "create_task_webhook", send)
 
 
 async def test_move_task(board: Board) -> None:

@@ -7,15 +7,22 @@ import uuid
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, insert, literal, select, tuple_, update
+from sqlalchemy import delete, insert, literal, select, true, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskmanager.db import utcnow
 from taskmanager.events.models import Event
 from taskmanager.events.schemas import EventName, EventRead
+from taskmanager.jobs.queue import enqueue
 from taskmanager.logs import request_id_var
 from taskmanager.membership.models import Project
 from taskmanager.uow import UnitOfWork
+
+WEBHOOK_DELIVERY_JOB = "webhooks.deliver"
+"""The job that sends a project's new events to its webhooks (handled in taskmanager.webhooks):
+a write in a project with enabled endpoints enqueues it, in its own transaction."""
+
+_WEBHOOKS_WOKEN = "taskmanager.webhooks_woken"
 
 
 def channel(project_id: uuid.UUID) -> str:
@@ -55,23 +62,46 @@ async def append_event(
         "at": utcnow(),
         "data": data,
     }
+    # The bump also reads how many webhooks the project has enabled: a project without any
+    # pays nothing more for them.
     bump = (
         update(Project)
         .where(Project.id == project_id)
         .values(event_seq=Project.event_seq + 1)
-        .returning(Project.event_seq)
+        .returning(Project.event_seq, Project.webhook_count)
     )
     await session.flush()  # the caller's pending rows first, as session.add + flush did
     if session.get_bind().dialect.name == "postgresql":
         # One statement, one round trip fewer while the project row is locked: the bump is
         # a data-modifying CTE the INSERT reads its seq from (SQLite has no DML in WITH).
-        seq = await session.scalar(_insert_bumped(bump.cte("bump"), values))
+        bumped = bump.cte("bump")
+        inserted = _insert_bumped(bumped, values).cte("inserted")
+        row = (
+            await session.execute(
+                select(inserted.c.seq, bumped.c.webhook_count).select_from(
+                    inserted.join(bumped, true())
+                )
+            )
+        ).first()
     else:
-        seq = await session.scalar(bump.execution_options(synchronize_session=False))
-        if seq is not None:
-            await session.execute(insert(Event).values(seq=seq, **values))
-    if seq is None:
+        row = (await session.execute(bump.execution_options(synchronize_session=False))).first()
+        if row is not None:
+            await session.execute(insert(Event).values(seq=row[0], **values))
+    if row is None:
         raise LookupError(f"project {project_id} does not exist")
+    seq, webhooks = row
+    transaction = session.get_transaction()
+    if webhooks and session.info.get(_WEBHOOKS_WOKEN) is not transaction:
+        # Durable with the event: a crash after the commit still delivers. Once per
+        # transaction; the job sends everything after each endpoint's cursor. Keyed per
+        # project: a burst of writes leaves one waiting job, not one per write.
+        session.info[_WEBHOOKS_WOKEN] = transaction
+        await enqueue(
+            session,
+            WEBHOOK_DELIVERY_JOB,
+            {"project_id": str(project_id)},
+            key=f"webhooks:{project_id}",
+        )
     event = Event(seq=seq, **values)  # not added: the row is written; this carries the message
     uow.publish_after_commit(channel(project_id), event_to_message(event))
     return event

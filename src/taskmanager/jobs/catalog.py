@@ -10,6 +10,7 @@ HANDLER_MODULES = (
     "taskmanager.invitations.mails",
     "taskmanager.reminders.jobs",
     "taskmanager.notifications.emails.jobs",
+    "taskmanager.webhooks.delivery",
 )
 
 PERIODIC_JOBS: tuple[tuple[str, str], ...] = (

@@ -25,7 +25,8 @@ async def run_worker(settings: Settings) -> None:
         engine=engine,
         session_factory=create_session_factory(engine),
         redis=redis,
-        # Jobs sign links too (a notification mail's unsubscribe link), as `serve` would.
+        # Jobs sign and encrypt with the server's key, as `serve` would: a notification
+        # mail's unsubscribe link, a webhook's stored secret.
         secret_key=load_secret_key(settings),
     )
     worker = resources.jobs = JobWorker(resources)

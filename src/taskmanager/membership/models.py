@@ -21,6 +21,9 @@ class Project(UUIDPrimaryKey, Base):
     # The seq of the project's latest event: bumped with UPDATE ... RETURNING in the
     # writer's transaction, so seqs are gap-free and in commit order.
     event_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Enabled webhook endpoints: read by the same statement that bumps event_seq, so a
+    # write in a project without webhooks costs nothing more.
+    webhook_count: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

@@ -132,6 +132,14 @@ export const api = {
     request('PATCH', `/projects/${id}/members/${userId}`, { body: { role } }),
   removeMember: (id, userId) => request('DELETE', `/projects/${id}/members/${userId}`),
 
+  webhooks: (projectId) => all(`/projects/${projectId}/webhooks`),
+  createWebhook: (projectId, body) =>
+    request('POST', `/projects/${projectId}/webhooks`, { body, expected: [422] }),
+  updateWebhook: (id, body) => request('PATCH', `/webhooks/${id}`, { body }),
+  deleteWebhook: (id) => request('DELETE', `/webhooks/${id}`),
+  deliveries: (id) => request('GET', `/webhooks/${id}/deliveries?limit=50`),
+  redeliver: (id, deliveryId) => request('POST', `/webhooks/${id}/deliveries/${deliveryId}/redeliver`),
+
   tasks: (projectId) => all(`/projects/${projectId}/tasks?sort=position`),
   /** Tasks matching the list API's filters (an object of q, assignee_id, priority, label_id). */
   findTasks: (projectId, filters) => {

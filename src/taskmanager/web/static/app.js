@@ -7,6 +7,7 @@ import { $, h, toast } from './dom.js';
 import { flash, initBoard, renderBoard } from './board.js';
 import { initFilters, renderChoices, resetFilters, tasksChanged } from './filters.js';
 import { Live } from './live.js';
+import { initIntegrations } from './integrations.js';
 import { hideMyWork, renderMyWork, showCalendarLink } from './mywork.js';
 import {
   initNotifications, notificationsSignedIn, notificationsSignedOut, onNotification, refreshNotifications,
@@ -291,6 +292,7 @@ function renderProjectView() {
   $('#readonly-note').hidden = editable;
   $('#new-task').hidden = !editable;
   $('#member-form').hidden = !S.canManage();
+  $('#integrations-open').hidden = !S.canManage();
   $('#label-form').hidden = !editable;
   $('#export-json').href = `/api/v1/projects/${project.id}/export`;
   $('#export-csv').href = `/api/v1/projects/${project.id}/export?format=csv`;
@@ -402,6 +404,7 @@ function init() {
   $('#label-form').addEventListener('submit', addLabel);
   $('#new-task').addEventListener('click', () => openNew('todo'));
   $('#calendar-link').addEventListener('click', showCalendarLink);
+  initIntegrations();
   $('#import-file').addEventListener('change', importFile);
   window.addEventListener('hashchange', route);
   initBoard({

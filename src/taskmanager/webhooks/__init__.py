@@ -1,0 +1,1 @@
+"""Webhooks: signed HTTP deliveries of a project's events to endpoints its admins register."""
