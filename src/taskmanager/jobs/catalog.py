@@ -8,6 +8,7 @@ HANDLER_MODULES = (
     "taskmanager.mail.jobs",
     "taskmanager.accounts.mails",
     "taskmanager.invitations.mails",
+    "taskmanager.attachments.jobs",
 )
 
 
