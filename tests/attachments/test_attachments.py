@@ -261,3 +261,21 @@ async def test_roles(world: World) -> None:
     missing = "00000000-0000-4000-8000-000000000000"
     assert_problem(await upload(team["member"], missing, b"x"), 404)
     assert_problem(await team["member"].get(f"{API}/attachments/{missing}/content"), 404)
+
+
+async def test_an_upload_retried_with_its_idempotency_key_is_stored_once(world: World) -> None:
+    team, stored = world.team, world.stored
+    task = await _task(world)
+    url = f"{API}/tasks/{task['id']}/attachments"
+    key = {"Idempotency-Key": "upload-once"}
+    body = multipart(PNG, filename="once.png", content_type="image/png")
+    first = await team["member"].post(url, content=streamed(body), headers=MULTIPART | key)
+    assert first.status_code == 201, first.text
+    before = await stored.keys()
+    again = await team["member"].post(url, content=streamed(body), headers=MULTIPART | key)
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert (again.status_code, again.json()) == (201, first.json())
+    other = multipart(b"other bytes", filename="once.png")
+    assert_problem(await team["member"].post(url, content=other, headers=MULTIPART | key), 422)
+    assert [a["id"] for a in (await _list(world, task["id"]))["items"]] == [first.json()["id"]]
+    assert await stored.keys() == before

@@ -120,10 +120,13 @@ async def open_content(storage: Storage, attachment: Attachment) -> AsyncIterato
         raise AttachmentNotFound() from None
 
     async def rest() -> AsyncIterator[bytes]:
-        if first:
-            yield first
-        async for chunk in chunks:
-            yield chunk
+        try:
+            if first:
+                yield first
+            async for chunk in chunks:
+                yield chunk
+        finally:
+            await chunks.aclose()
 
     return rest()
 

@@ -13,7 +13,7 @@ import asyncio
 import datetime as dt
 import os
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -28,7 +28,7 @@ class Storage(Protocol):
     async def put(self, key: str, chunks: AsyncIterable[bytes]) -> None:
         """Store the stream under `key`; if the stream raises, nothing is kept and it re-raises."""
 
-    def open(self, key: str) -> AsyncIterator[bytes]:
+    def open(self, key: str) -> AsyncGenerator[bytes]:
         """The stored bytes, in chunks (FileNotFoundError if there are none)."""
 
     async def delete(self, key: str) -> None:
@@ -73,13 +73,14 @@ class LocalStorage:
             await asyncio.to_thread(partial.unlink, missing_ok=True)
             raise
 
-    async def open(self, key: str) -> AsyncIterator[bytes]:
-        handle = await asyncio.to_thread(self._path(key).open, "rb")
-        try:
-            while chunk := await asyncio.to_thread(handle.read, CHUNK_BYTES):
-                yield chunk
-        finally:
-            await asyncio.to_thread(handle.close)
+    async def open(self, key: str) -> AsyncGenerator[bytes]:
+        # No handle is held between chunks: a download the client abandons (its generator
+        # never finished) leaves no open file behind.
+        path = self._path(key)
+        offset = 0
+        while chunk := await asyncio.to_thread(_read_at, path, offset):
+            offset += len(chunk)
+            yield chunk
 
     async def delete(self, key: str) -> None:
         path = self._path(key)
@@ -92,6 +93,12 @@ class LocalStorage:
         for path, mtime in found:
             key = path.relative_to(self.root).as_posix()
             yield key.removesuffix(_PARTIAL), mtime
+
+
+def _read_at(path: Path, offset: int) -> bytes:
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        return handle.read(CHUNK_BYTES)
 
 
 def _walk(base: Path) -> list[tuple[Path, dt.datetime]]:
@@ -153,7 +160,7 @@ class S3Storage:
                 raise failure from None
             raise
 
-    async def open(self, key: str) -> AsyncIterator[bytes]:
+    async def open(self, key: str) -> AsyncGenerator[bytes]:
         import obstore
 
         result = await obstore.get_async(self.store, key)
