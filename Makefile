@@ -25,11 +25,11 @@ oidc-provider: $(OIDC_PROVIDER)
 
 # The S3-speaking server the attachment tests run (moto's server mode), in a virtualenv of
 # its own: botocore pins python-dateutil below the version the service uses.
-S3_SERVER_DIR := tests/attachments/s3server
-S3_SERVER := $(S3_SERVER_DIR)/.venv/.installed-stamp
-$(S3_SERVER): $(S3_SERVER_DIR)/requirements.lock
-	$(PYTHON) -m venv $(S3_SERVER_DIR)/.venv
-	$(S3_SERVER_DIR)/.venv/bin/python -m pip install --quiet --require-hashes -r $(S3_SERVER_DIR)/requirements.lock
+S3_SERVER_VENV := $(VENV)-s3server
+S3_SERVER := $(S3_SERVER_VENV)/.installed-stamp
+$(S3_SERVER): tests/attachments/s3server/requirements.lock
+	$(PYTHON) -m venv $(S3_SERVER_VENV)
+	$(S3_SERVER_VENV)/bin/python -m pip install --quiet --require-hashes -r tests/attachments/s3server/requirements.lock
 	@touch $(S3_SERVER)
 
 s3-server: $(S3_SERVER)
@@ -71,4 +71,4 @@ bench: $(STAMP)  ## service vs raw floor on PostgreSQL + Redis (wrk, WebSockets)
 	$(BIN)/python bench/run.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) data .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(S3_SERVER_VENV) data .mypy_cache .ruff_cache .pytest_cache

@@ -23,7 +23,7 @@ from tests.helpers import Team, make_team
 from tests.processes import free_port
 from tests.server import RunningServer, run_server
 
-S3_SERVER_PYTHON = Path(__file__).parent / "s3server" / ".venv" / "bin" / "python"
+S3_SERVER_PYTHON = Path(__file__).resolve().parents[2] / ".venv-s3server" / "bin" / "python"
 S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 # Above obstore's 5 MiB part size, so S3 uploads near the limit are multipart uploads (and a
 # refused one must be aborted, not left half-done).

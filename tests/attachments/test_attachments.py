@@ -215,8 +215,8 @@ async def test_bad_multipart(world: World) -> None:
         await member.post(url, content=no_filename, headers=MULTIPART), 422, field="file"
     )
     truncated = multipart(b"hello")[:-20]
-    assert_problem(await member.post(url, content=truncated, headers=MULTIPART), 422)
-    assert_problem(await member.post(url, content=b"", headers=MULTIPART), 422)
+    assert_problem(await member.post(url, content=truncated, headers=MULTIPART), 400)
+    assert_problem(await member.post(url, content=b"", headers=MULTIPART), 400)
     # Other fields before the file are skipped.
     extra = multipart(b"ok", fields={"comment": "a note", "other": "x" * 1000})
     fine = await member.post(url, content=extra, headers=MULTIPART)

@@ -12,7 +12,12 @@ from dataclasses import dataclass
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from taskmanager.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from taskmanager.errors import (
+    BadRequest,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 
 FIELD = "file"
 # Room for the envelope around the file: boundaries, part headers, small extra fields.
@@ -80,9 +85,7 @@ class MultipartStream:
     async def _next(self) -> Event:
         while not self._events:
             if self._ended:
-                raise ValidationFailed.field(
-                    ("body",), "Malformed multipart body: it ends before its closing boundary."
-                )
+                raise BadRequest("Malformed multipart body: it ends before its closing boundary.")
             chunk = await anext(self._body, None)
             try:
                 if chunk is None:

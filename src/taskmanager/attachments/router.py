@@ -32,7 +32,8 @@ _UPLOAD_BODY = {
                     "type": "object",
                     "required": [FIELD],
                     "properties": {FIELD: {"type": "string", "format": "binary"}},
-                }
+                },
+                "example": {FIELD: "(the file's bytes)"},
             }
         },
     }
@@ -51,6 +52,7 @@ _DOWNLOAD_HEADERS = {
     summary="Attach a file to a task (member+; multipart/form-data, field `file`)",
     openapi_extra=_UPLOAD_BODY,
     responses=problems(
+        400,
         403,
         404,
         408,
@@ -59,10 +61,11 @@ _DOWNLOAD_HEADERS = {
         415,
         422,
         notes={
+            400: "A malformed multipart body (e.g. cut off before its closing boundary)",
             408: "The upload did not arrive in full in time (ATTACHMENT_UPLOAD_TIMEOUT_SECONDS)",
             413: "The file is larger than ATTACHMENT_MAX_BYTES; nothing was kept",
             415: "The body is not multipart/form-data",
-            422: "No file in field `file`, or a malformed multipart body",
+            422: "No file in field `file`",
         },
     ),
 )
@@ -110,7 +113,12 @@ async def get_attachment(
             "description": "The bytes. `Content-Type` is the checked image type or "
             "`application/octet-stream`; `Content-Disposition` is `attachment` unless "
             "`disposition=inline` was asked for a PNG, JPEG, GIF or WebP image.",
-            "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+            "content": {
+                "application/octet-stream": {
+                    "schema": {"type": "string", "format": "binary"},
+                    "example": "(the file's bytes)",
+                }
+            },
         },
         **problems(404, 422),
     },
