@@ -9,7 +9,9 @@ import { initFilters, renderChoices, resetFilters, tasksChanged } from './filter
 import { Live } from './live.js';
 import { hideMyWork, renderMyWork, showCalendarLink } from './mywork.js';
 import * as S from './store.js';
-import { commentsChanged, initDialog, openNew, openTask, taskChangedRemotely } from './task-dialog.js';
+import {
+  attachmentsChanged, commentsChanged, initDialog, openNew, openTask, taskChangedRemotely,
+} from './task-dialog.js';
 
 const { store } = S;
 
@@ -66,6 +68,8 @@ S.subscribe((what, info) => {
     if (info.roleChanged) renderProjectView();
   } else if (what === 'comments') {
     commentsChanged(info.taskId);
+  } else if (what === 'attachments') {
+    attachmentsChanged(info.taskId);
   } else if (what === 'gone') {
     toast(info.reason);
     location.hash = '';

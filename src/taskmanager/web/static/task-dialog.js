@@ -1,9 +1,10 @@
-// The task dialog: create or edit every field, delete, comments. An edit sends only the
+// The task dialog: create or edit every field, delete, comments, attachments. An edit sends only the
 // fields the user changed (so nothing else is rewritten, not even a due time by a date
 // round-trip), with If-Match of the version the form was filled from; a 412 shows the
 // fresh version to the user, who chooses to take it or to overwrite it.
 
 import { api } from './api.js';
+import { acceptDrops, attachmentsSection, loadAttachments } from './attachments.js';
 import { $, fromLocalInput, h, PRIORITIES, STATUSES, toast, toLocalInput } from './dom.js';
 import { depthSection, recurrenceSelect } from './depth.js';
 import { canEdit, memberName, putTask, store } from './store.js';
@@ -18,6 +19,7 @@ export function initDialog(changedCallback) {
     current = null;
     dialog().replaceChildren();
   });
+  acceptDrops(dialog(), () => (current && current.taskId && canEdit() ? current.taskId : null));
 }
 
 export function openTaskId() {
@@ -37,6 +39,7 @@ export function openTask(taskId) {
   render(task);
   dialog().showModal();
   loadComments();
+  loadAttachments(taskId, canEdit());
 }
 
 /** The open task changed on the server (someone else): say so, keep the user's edits. */
@@ -52,6 +55,10 @@ export function taskChangedRemotely(taskId, deleted) {
 
 export function commentsChanged(taskId) {
   if (current && current.taskId === taskId) loadComments();
+}
+
+export function attachmentsChanged(taskId) {
+  if (current && current.taskId === taskId) loadAttachments(taskId, canEdit());
 }
 
 function field(label, control) {
@@ -106,6 +113,7 @@ function render(task) {
       }
     };
     parts.push(depthSection(task, editable, refreshDepth));
+    parts.push(attachmentsSection(task.id, editable));
     parts.push(h('section', { class: 'comments' },
       h('h3', { text: 'Comments' }),
       h('ul', { id: 'comment-list', class: 'comment-list' }),
@@ -194,6 +202,7 @@ async function showConflict(mine) {
         current.version = fresh.version;
         render(fresh);
         loadComments();
+        loadAttachments(fresh.id, canEdit());
       } }),
       h('button', { type: 'button', id: 'keep-mine', class: 'primary', text: 'Overwrite with mine', onclick: () => {
         current.version = fresh.version;
