@@ -279,3 +279,22 @@ async def test_an_upload_retried_with_its_idempotency_key_is_stored_once(world: 
     assert_problem(await team["member"].post(url, content=other, headers=MULTIPART | key), 422)
     assert [a["id"] for a in (await _list(world, task["id"]))["items"]] == [first.json()["id"]]
     assert await stored.keys() == before
+
+
+async def test_archived_projects_take_no_files(world: World) -> None:
+    team, stored = world.team, world.stored
+    task = await _task(world)
+    attachment = (await upload(team["member"], task["id"], b"kept")).json()
+    project = f"{API}/projects/{team.project_id}"
+    assert (await team["admin"].patch(project, json={"archived": True})).status_code == 200
+    before = await stored.keys()
+    try:
+        refused = assert_problem(await upload(team["member"], task["id"], b"late"), 409)
+        assert refused["code"] == "project_archived"
+        gone = await team["member"].delete(f"{API}/attachments/{attachment['id']}")
+        assert assert_problem(gone, 409)["code"] == "project_archived"
+        content = await team["viewer"].get(f"{API}/attachments/{attachment['id']}/content")
+        assert content.content == b"kept"
+        assert await stored.keys() == before
+    finally:
+        await team["admin"].patch(project, json={"archived": False})

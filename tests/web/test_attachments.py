@@ -9,7 +9,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import FilePayload, expect
 
 from tests.web.conftest import CHROMIUM, NO_CHROMIUM, MakeUser
 from tests.web.pages import cards, quick_add, shared_project
@@ -44,9 +44,8 @@ async def test_upload_preview_download_delete(make_user: MakeUser, tmp_path: Pat
     await expect(dialog.locator("#attachment-list")).to_contain_text("No files yet.")
 
     # The file picker.
-    await dialog.locator("#attachment-input").set_input_files(
-        [{"name": "screen.png", "mimeType": "image/png", "buffer": _png()}]
-    )
+    picked: FilePayload = {"name": "screen.png", "mimeType": "image/png", "buffer": _png()}
+    await dialog.locator("#attachment-input").set_input_files([picked])
     shot = items.filter(has_text="screen.png")
     await expect(shot).to_have_count(1)
     thumb = shot.locator("img.thumb")

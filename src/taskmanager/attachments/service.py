@@ -18,7 +18,7 @@ from taskmanager.events.rows import append_row_event, delete_row
 from taskmanager.jobs.queue import enqueue
 from taskmanager.kit.cascade import Deleting, on_deleting
 from taskmanager.kit.pagination import PageRequest, SortSpec, paginate
-from taskmanager.membership.access import Role, row_access
+from taskmanager.membership.access import ProjectArchived, Role, row_access
 from taskmanager.membership.models import Membership
 from taskmanager.tasks.models import Task
 from taskmanager.tasks.service import get_task, task_access
@@ -51,8 +51,13 @@ class StoredFile:
 
 
 async def check_upload(session: AsyncSession, *, task_id: uuid.UUID, user_id: uuid.UUID) -> Task:
-    """Before a byte is stored: the task exists for the caller, who may add files to it."""
-    task, _ = await task_access(session, task_id=task_id, user_id=user_id, minimum=Role.member)
+    """Before a byte is stored: the task exists for the caller, who may add files to it
+    (checked again, under the project's lock, when the row is written)."""
+    task, access = await task_access(
+        session, task_id=task_id, user_id=user_id, minimum=Role.member
+    )
+    if access.project.archived:
+        raise ProjectArchived()
     return task
 
 
