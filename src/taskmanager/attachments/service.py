@@ -53,9 +53,7 @@ class StoredFile:
 async def check_upload(session: AsyncSession, *, task_id: uuid.UUID, user_id: uuid.UUID) -> Task:
     """Before a byte is stored: the task exists for the caller, who may add files to it
     (checked again, under the project's lock, when the row is written)."""
-    task, access = await task_access(
-        session, task_id=task_id, user_id=user_id, minimum=Role.member
-    )
+    task, access = await task_access(session, task_id=task_id, user_id=user_id, minimum=Role.member)
     if access.project.archived:
         raise ProjectArchived()
     return task
