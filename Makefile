@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: serve test test-embedded test-postgres soak fuzz lint format install clean oidc-provider
+.PHONY: serve test test-embedded test-postgres soak fuzz lint format install clean oidc-provider s3-server
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is required"'
@@ -23,16 +23,27 @@ $(OIDC_PROVIDER): tests/oidc/provider/package-lock.json
 
 oidc-provider: $(OIDC_PROVIDER)
 
+# The S3-speaking server the attachment tests run (moto's server mode), in a virtualenv of
+# its own: botocore pins python-dateutil below the version the service uses.
+S3_SERVER_VENV := $(VENV)-s3server
+S3_SERVER := $(S3_SERVER_VENV)/.installed-stamp
+$(S3_SERVER): tests/attachments/s3server/requirements.lock
+	$(PYTHON) -m venv $(S3_SERVER_VENV)
+	$(S3_SERVER_VENV)/bin/python -m pip install --quiet --require-hashes -r tests/attachments/s3server/requirements.lock
+	@touch $(S3_SERVER)
+
+s3-server: $(S3_SERVER)
+
 serve: $(STAMP)  ## start the server on the embedded default (SQLite + in-process Redis)
 	$(BIN)/taskmanager serve $(ARGS)
 
-test: $(STAMP) $(OIDC_PROVIDER)  ## the whole suite, on the embedded default and on PostgreSQL + Redis
+test: $(STAMP) $(OIDC_PROVIDER) $(S3_SERVER)  ## the whole suite, on the embedded default and on PostgreSQL + Redis
 	scripts/test
 
-test-embedded: $(STAMP) $(OIDC_PROVIDER)
+test-embedded: $(STAMP) $(OIDC_PROVIDER) $(S3_SERVER)
 	TM_TEST_BACKEND=embedded $(BIN)/pytest $(ARGS)
 
-test-postgres: $(STAMP) $(OIDC_PROVIDER)
+test-postgres: $(STAMP) $(OIDC_PROVIDER) $(S3_SERVER)
 	TM_TEST_BACKEND=postgres $(BIN)/pytest $(ARGS)
 
 SOAK_SECONDS ?= 600
@@ -60,4 +71,4 @@ bench: $(STAMP)  ## service vs raw floor on PostgreSQL + Redis (wrk, WebSockets)
 	$(BIN)/python bench/run.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) data .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(S3_SERVER_VENV) data .mypy_cache .ruff_cache .pytest_cache

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.routing import compile_path
 
 from taskmanager import __version__
 from taskmanager.auth.deps import authenticate_scope
@@ -19,11 +20,14 @@ from taskmanager.kit.redis import create_pubsub_redis, create_redis
 from taskmanager.kit.responses import document_problems
 from taskmanager.kit.signing import load_secret_key
 from taskmanager.logs import configure_logging
+from taskmanager.middleware.asgi import StreamedBody
 from taskmanager.middleware.stack import install_middleware
 from taskmanager.observability.metrics import include_router, instrument_engine, process_exiting
 from taskmanager.state import AppState, Resources
 
 logger = logging.getLogger("taskmanager.app")
+
+API_PREFIX = "/api/v1"
 
 
 def create_served_app() -> FastAPI:
@@ -117,9 +121,13 @@ def create_app(settings: Settings | None = None, *, tune_gc: bool = False) -> Fa
     document_problems(app)
     from taskmanager.notifications.emails.tokens import UNSUBSCRIBE_PATH
 
-    # RFC 8058: mail clients POST the one-click unsubscribe as a form, not JSON.
     install_middleware(
-        app, settings, authenticate=authenticate_scope, form_paths=frozenset({UNSUBSCRIBE_PATH})
+        app,
+        settings,
+        authenticate=authenticate_scope,
+        # RFC 8058: mail clients POST the one-click unsubscribe as a form, not JSON.
+        form_paths=frozenset({UNSUBSCRIBE_PATH}),
+        streamed=_streamed_bodies(settings),
     )
     from taskmanager.web import mount_web
 
@@ -127,8 +135,24 @@ def create_app(settings: Settings | None = None, *, tune_gc: bool = False) -> Fa
     return app
 
 
+def _streamed_bodies(settings: Settings) -> tuple[StreamedBody, ...]:
+    """Routes that read their own body as a stream, with their own bound (uploads)."""
+    from taskmanager.attachments.router import UPLOAD_PATH
+    from taskmanager.attachments.upload import upload_allowance
+
+    return (
+        StreamedBody(
+            method="POST",
+            path=compile_path(API_PREFIX + UPLOAD_PATH)[0],
+            max_bytes=upload_allowance(settings.attachment_max_bytes),
+            media_type="multipart/form-data",
+        ),
+    )
+
+
 def _include_routers(app: FastAPI) -> None:
     from taskmanager.accounts.router import router as accounts_router
+    from taskmanager.attachments.router import router as attachments_router
     from taskmanager.auth.router import router as auth_router
     from taskmanager.calendar.router import router as calendar_router
     from taskmanager.comments.router import router as comments_router
@@ -148,14 +172,15 @@ def _include_routers(app: FastAPI) -> None:
     from taskmanager.webhooks.router import router as webhooks_router
 
     include_router(app, health_router)
-    include_router(app, auth_router, prefix="/api/v1")
-    include_router(app, accounts_router, prefix="/api/v1")
-    include_router(app, oidc_router, prefix="/api/v1")
-    include_router(app, websocket_router, prefix="/api/v1")
-    include_router(app, sse_router, prefix="/api/v1")
-    include_router(app, user_stream_router, prefix="/api/v1")
+    include_router(app, auth_router, prefix=API_PREFIX)
+    include_router(app, accounts_router, prefix=API_PREFIX)
+    include_router(app, oidc_router, prefix=API_PREFIX)
+    include_router(app, websocket_router, prefix=API_PREFIX)
+    include_router(app, sse_router, prefix=API_PREFIX)
+    include_router(app, user_stream_router, prefix=API_PREFIX)
     for router in (
         calendar_router,
+        attachments_router,
         transfer_router,
         projects_router,
         invitations_router,
@@ -167,4 +192,4 @@ def _include_routers(app: FastAPI) -> None:
         notification_mail_router,
         webhooks_router,
     ):
-        include_router(app, router, prefix="/api/v1")
+        include_router(app, router, prefix=API_PREFIX)

@@ -1,4 +1,5 @@
-"""The `taskmanager` command: serve, worker, migrate, seed, openapi, import, digest."""
+"""The `taskmanager` command: serve, worker, migrate, seed, openapi, import, digest,
+attachments."""
 
 from __future__ import annotations
 
@@ -153,6 +154,21 @@ def _import(args: argparse.Namespace) -> int:
     )
 
 
+def _attachments(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from taskmanager.attachments.cli import run_sweep
+    from taskmanager.logs import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    if settings.is_sqlite:
+        from taskmanager.migrations.runner import upgrade_to_head
+
+        upgrade_to_head(settings)
+    return asyncio.run(run_sweep(settings, older_than_minutes=args.older_than_minutes))
+
+
 _SETTINGS_NOTE = (
     "Settings come from the environment or ./.env (DATABASE_URL, REDIS_URL, ...: see the "
     "README); with neither URL set it uses the embedded default, SQLite in DATA_DIR (./data) "
@@ -256,6 +272,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--project-name", default=None, help="name of the new project (default: the file's)"
     )
     imports.set_defaults(func=_import)
+    attachments = _command(commands, "attachments", "maintain stored attachment files")
+    tasks = attachments.add_subparsers(dest="action", required=True, metavar="<action>")
+    sweep = tasks.add_parser(
+        "sweep",
+        help="remove stored files that no attachment names (left by a crash mid-upload)",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    sweep.add_argument(
+        "--older-than-minutes",
+        type=float,
+        default=60.0,
+        help="only files written at least this long ago (younger ones may be uploads "
+        "still arriving)",
+    )
+    sweep.set_defaults(func=_attachments)
     return parser
 
 

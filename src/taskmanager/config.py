@@ -303,6 +303,13 @@ class Settings(BaseSettings):
         description="At most one notification mail per user in this time: what comes "
         "meanwhile is grouped into the next mail.",
     )
+    attachment_sweep_seconds: float = Field(
+        default=3600.0,
+        ge=0,
+        description="How often a job worker removes stored files that no attachment row "
+        "names and that are over an hour old (left by a crash mid-upload). 0: only by "
+        "`taskmanager attachments sweep`.",
+    )
     notification_digest_sweep_seconds: float = Field(
         default=3600.0,
         ge=0,
@@ -323,6 +330,37 @@ class Settings(BaseSettings):
         "issuer, client_id, client_secret, scopes}. Register PUBLIC_BASE_URL"
         "/api/v1/auth/oidc/<name>/callback as the redirect URI at each.",
     )
+
+    attachment_max_bytes: int = Field(
+        default=25 * 1024 * 1024,
+        ge=1024,
+        description="Largest file a task attachment may be (bytes); a larger upload is cut "
+        "off with 413 while it streams, and nothing of it is kept.",
+    )
+    attachment_upload_timeout_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="An attachment upload must arrive in full within this time, else 408 "
+        "(uploads have their own bound: REQUEST_BODY_TIMEOUT_SECONDS is for JSON bodies).",
+    )
+    attachments_dir: Path | None = Field(
+        default=None,
+        description="Where attachments are stored when S3_URL is unset. Unset: "
+        "DATA_DIR/attachments (data/attachments). Every instance must see the same directory.",
+    )
+    s3_url: str | None = Field(
+        default=None,
+        description="Store attachments in S3-compatible object storage instead: the endpoint "
+        "and bucket, e.g. https://s3.eu-west-1.amazonaws.com/my-bucket or "
+        "http://127.0.0.1:9000/my-bucket (MinIO).",
+    )
+    s3_access_key_id: str | None = Field(
+        default=None, description="Access key of S3_URL (unset: the environment's AWS_* chain)."
+    )
+    s3_secret_access_key: SecretStr | None = Field(
+        default=None, description="Secret key of S3_URL."
+    )
+    s3_region: str = Field(default="us-east-1", description="Region of S3_URL's bucket.")
 
     @field_validator("oidc_providers")
     @classmethod
@@ -399,6 +437,17 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s):// address such as https://tasks.example.com")
         return value.strip().rstrip("/")
 
+    @field_validator("s3_url")
+    @classmethod
+    def _check_s3_url(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        url = urlsplit(value.strip())
+        bucket = url.path.strip("/")
+        if url.scheme not in {"http", "https"} or not url.netloc or not bucket or "/" in bucket:
+            raise ValueError("must be http(s)://host[:port]/bucket")
+        return value.strip().rstrip("/")
+
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str | None) -> str | None:
@@ -446,6 +495,10 @@ class Settings(BaseSettings):
     @property
     def outbox_dir(self) -> Path:
         return self.mail_outbox_dir or self.data_dir / "outbox"
+
+    @property
+    def attachment_dir(self) -> Path:
+        return self.attachments_dir or self.data_dir / "attachments"
 
     @property
     def is_sqlite(self) -> bool:

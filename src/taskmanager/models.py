@@ -1,6 +1,7 @@
 """Imports every feature's models so that metadata (and Alembic) sees all tables."""
 
 from taskmanager.accounts.models import EmailToken
+from taskmanager.attachments.models import Attachment
 from taskmanager.auth.models import ApiToken, User
 from taskmanager.calendar.models import CalendarFeed
 from taskmanager.comments.models import Comment
@@ -19,6 +20,7 @@ from taskmanager.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ApiToken",
+    "Attachment",
     "Base",
     "CalendarFeed",
     "Comment",

@@ -24,6 +24,7 @@ class Request:
     json: Any = None
     project_id: str | None = None  # whose event log must not move when the call is refused
     cred: Cred | None = None  # instead of the principal's usual credentials
+    files: dict[str, tuple[str, bytes, str]] | None = None  # a multipart body instead of JSON
 
 
 # (world, principal, expected to succeed?) -> the request. A refused call changes nothing, so
@@ -229,6 +230,33 @@ def on_webhook(suffix: str = "", body: Any = None, *, delivery: bool = False) ->
     return build
 
 
+async def _attachment(world: World) -> str:
+    """A file on team A's shared task, uploaded by its owner."""
+    response = await world.clients["owner"].post(
+        f"{API}/tasks/{world.a.task_id}/attachments", files={"file": ("a.txt", b"a", "text/plain")}
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def _upload(world: World, principal: str, ok: bool) -> Request:
+    files = {"file": ("notes.txt", b"notes", "text/plain")}
+    return Request(
+        f"{API}/tasks/{world.a.task_id}/attachments", project_id=world.a.project_id, files=files
+    )
+
+
+def on_attachment(suffix: str = "", *, fresh: bool = False) -> Build:
+    """Team A's shared attachment, or (`fresh`, for deletes) a new one per success."""
+
+    async def build(world: World, principal: str, ok: bool) -> Request:
+        attachment_id = await world.fresh(build, ok and fresh, lambda: _attachment(world))
+        path = f"{API}/attachments/{attachment_id}{suffix}"
+        return Request(path, project_id=world.a.project_id)
+
+    return build
+
+
 P = API + "/projects/{a.project_id}"
 T = API + "/tasks/{a.task_id}"
 
@@ -342,6 +370,12 @@ MATRIX: dict[str, Row] = {
     "GET /api/v1/tasks": Row(any_user(200), fixed(API + "/tasks?assignee=me")),
     "GET /api/v1/tasks/{task_id}/subtasks": Row(read(), fixed(T + "/subtasks")),
     "POST /api/v1/tasks/{task_id}/relations": Row(member_write(201), _new_relation),
+    # -- attachments ------------------------------------------------------------------------
+    "POST /api/v1/tasks/{task_id}/attachments": Row(member_write(201), _upload),
+    "GET /api/v1/tasks/{task_id}/attachments": Row(read(), fixed(T + "/attachments")),
+    "GET /api/v1/attachments/{attachment_id}": Row(read(), on_attachment()),
+    "GET /api/v1/attachments/{attachment_id}/content": Row(read(), on_attachment("/content")),
+    "DELETE /api/v1/attachments/{attachment_id}": Row(member_write(204), on_attachment(fresh=True)),
     "DELETE /api/v1/tasks/{task_id}/relations/{relation_id}": Row(
         member_write(204), _delete_relation
     ),

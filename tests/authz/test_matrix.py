@@ -53,7 +53,12 @@ async def test_operation(world: World, operation: str) -> None:
         request = await row.build(world, principal, expected < 400)
         before = await world.event_seq(request.project_id) if request.project_id else None
         response = await world.send(
-            principal, method, request.path, json=request.json, cred=request.cred
+            principal,
+            method,
+            request.path,
+            json=request.json,
+            cred=request.cred,
+            files=request.files,
         )
         where = f"{principal:>9}: {method} {request.path} -> {response.status_code}"
         if response.status_code != expected:

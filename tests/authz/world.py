@@ -77,12 +77,21 @@ class World:
         return f"{prefix} {self.counter[0]}"
 
     async def send(
-        self, principal: str, method: str, path: str, *, json: Any = None, cred: Cred | None = None
+        self,
+        principal: str,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        cred: Cred | None = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
     ) -> httpx.Response:
         """One request as `principal`; a streaming (SSE) answer is closed after its headers."""
         headers = (cred or self.creds[principal]).headers()
         try:
-            async with self.raw.stream(method, path, json=json, headers=headers) as response:
+            async with self.raw.stream(
+                method, path, json=json, files=files, headers=headers
+            ) as response:
                 if not response.headers.get("content-type", "").startswith("text/event-stream"):
                     await response.aread()
                 return response

@@ -58,6 +58,16 @@ class Case:
     body: dict[str, Any] | None
     first: int
     authenticated: bool = True  # the route needs a principal (anonymous: register, login)
+    # A raw body instead of JSON (an upload): the same bytes on every retry, boundary and all.
+    content: bytes | None = None
+    content_type: str | None = None
+
+    def sent(self, headers: dict[str, str]) -> dict[str, Any]:
+        """httpx arguments of one attempt, with these extra headers."""
+        if self.content is None:
+            return {"json": self.body, "headers": headers}
+        assert self.content_type is not None
+        return {"content": self.content, "headers": headers | {"Content-Type": self.content_type}}
 
 
 Prepare = Callable[[World], Awaitable[Case]]
@@ -218,6 +228,24 @@ async def _redeliver(w: World) -> Case:
     return Case(f"{API}/webhooks/{hook.json()['id']}/deliveries/{delivery_id}/redeliver", None, 202)
 
 
+async def _attachment(w: World) -> Case:
+    task = await create_task(w.owner, w.project["id"], "With a file")
+    boundary = "replayed-boundary"
+    content = (
+        f"--{boundary}\r\n"
+        'Content-Disposition: form-data; name="file"; filename="once.txt"\r\n'
+        "Content-Type: text/plain\r\n\r\nstored once\r\n"
+        f"--{boundary}--\r\n"
+    ).encode()
+    return Case(
+        f"{API}/tasks/{task['id']}/attachments",
+        None,
+        201,
+        content=content,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+
+
 CASES: dict[str, Prepare] = {
     "/api/v1/auth/register": _register,
     "/api/v1/auth/login": _login,
@@ -246,6 +274,7 @@ CASES: dict[str, Prepare] = {
     "/api/v1/notifications/unsubscribe": _unsubscribe,
     "/api/v1/projects/{project_id}/webhooks": _webhook,
     "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver": _redeliver,
+    "/api/v1/tasks/{task_id}/attachments": _attachment,
 }
 # What a retry by the same, still signed-in caller gets: the stored answer, a 409 (its
 # answer held a secret), or a fresh run (answers that set cookies are never stored).
@@ -304,17 +333,17 @@ async def test_retries_are_authenticated_like_the_first_request(
     ):
         await caller.login(world.owner.email)
         await stranger.login(world.other.email)
-        first = await caller.post(case.path, json=case.body, headers=key)
+        first = await caller.post(case.path, **case.sent(key))
         assert first.status_code == case.first, first.text
         session = {"Cookie": f"session={caller.cookies.get('session', '')}"}
         csrf = {"X-CSRF-Token": str(caller.headers.get("X-CSRF-Token", ""))}
 
         async def retry(headers: dict[str, str]) -> httpx.Response:
             async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as raw:
-                return await raw.post(case.path, json=case.body, headers=key | headers)
+                return await raw.post(case.path, **case.sent(key | headers))
 
         # Another account, with its own live session and CSRF token, never sees it.
-        other = await stranger.post(case.path, json=case.body, headers=key)
+        other = await stranger.post(case.path, **case.sent(key))
         assert not _leaks(other, first, case), other.text
         # The same session without its CSRF header: refused like any cookie write.
         no_csrf = await retry(session)

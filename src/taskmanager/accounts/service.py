@@ -16,6 +16,7 @@ from taskmanager.db import utcnow
 from taskmanager.errors import Conflict, ValidationFailed
 from taskmanager.events.service import append_event
 from taskmanager.jobs.queue import enqueue
+from taskmanager.kit.cascade import Deleting, deleting
 from taskmanager.membership.access import Role
 from taskmanager.membership.models import Membership
 from taskmanager.tasks.service import unassign_member
@@ -161,6 +162,7 @@ async def delete_account(
     owned = sum(1 for m in memberships if m.role == Role.owner)
     if owned:
         raise OwnsProjects(owned)
+    await deleting(session, Deleting(kind="user", ids=[user.id], actor_id=user.id))
     for membership in memberships:
         await unassign_member(
             session, project_id=membership.project_id, member_id=user.id, actor_id=user.id

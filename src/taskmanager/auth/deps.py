@@ -108,11 +108,8 @@ async def _authenticate(
     return Principal(id=data.user_id, session=data)
 
 
-async def authenticate_scope(scope: Scope) -> str:
-    """The user id of a request that has not been routed yet (an idempotent replay), proven
-    exactly as `get_principal` would: live session plus CSRF for writes, or a live token."""
-    request = Request(scope)
-    resources: Resources = request.state.resources
+async def _authenticate_briefly(request: Request, resources: Resources) -> Principal:
+    """`_authenticate` in a short transaction of its own, closed before it returns."""
     async with resources.session_factory() as db:
         if resources.settings.is_sqlite:  # a token's last_used_at write: take the lock first
             await db.connection(execution_options={"sqlite_immediate": True})
@@ -120,7 +117,23 @@ async def authenticate_scope(scope: Scope) -> str:
             request, db, get_session_store(resources), resources.settings.session_cookie_name
         )
         await db.commit()
+    return principal
+
+
+async def authenticate_scope(scope: Scope) -> str:
+    """The user id of a request that has not been routed yet (an idempotent replay), proven
+    exactly as `get_principal` would: live session plus CSRF for writes, or a live token."""
+    request = Request(scope)
+    principal = await _authenticate_briefly(request, request.state.resources)
     return str(principal.id)
+
+
+async def get_streaming_principal(request: Request, resources: ResourcesDep) -> Principal:
+    """`get_principal` for a route that reads a large body itself (an upload): no session is
+    kept open, so no pooled connection (nor SQLite's write lock) waits on a slow client."""
+    principal = await _authenticate_briefly(request, resources)
+    request.state.user_id = str(principal.id)
+    return principal
 
 
 async def require_browser_session(
@@ -153,3 +166,4 @@ async def get_user_row(
 CurrentUser = Annotated[Principal, Depends(get_principal)]
 BrowserUser = Annotated[Principal, Depends(require_browser_session)]
 CurrentUserRow = Annotated[User, Depends(get_user_row)]
+StreamingUser = Annotated[Principal, Depends(get_streaming_principal)]

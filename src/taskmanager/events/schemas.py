@@ -29,6 +29,8 @@ EventName = Literal[
     "comment.created",
     "comment.updated",
     "comment.deleted",
+    "attachment.created",
+    "attachment.deleted",
 ]
 
 

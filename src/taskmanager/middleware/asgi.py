@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import abc
+import re
+from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -24,6 +26,25 @@ class HTTPLayer(abc.ABC):
     @abc.abstractmethod
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The layer's job, for one HTTP request."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamedBody:
+    """A route that reads its own request body as a stream (an upload), with its own size
+    bound and media type: the body-limit and idempotency layers pass its body through
+    instead of reading it whole, and check what they can from the headers alone."""
+
+    method: str
+    path: re.Pattern[str]
+    max_bytes: int
+    media_type: str
+
+    def matches(self, scope: Scope) -> bool:
+        return scope["method"] == self.method and self.path.fullmatch(scope["path"]) is not None
+
+
+def streamed_route(scope: Scope, routes: tuple[StreamedBody, ...]) -> StreamedBody | None:
+    return next((route for route in routes if route.matches(scope)), None)
 
 
 class BodyTooLarge(Exception):

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from taskmanager.errors import AppError, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
-from taskmanager.middleware.asgi import BodyTooLarge, read_body, replay_body, send_problem
+from taskmanager.middleware.asgi import (
+    BodyTooLarge,
+    StreamedBody,
+    read_body,
+    replay_body,
+    send_problem,
+    streamed_route,
+)
 
 LINGER_SECONDS = 2.0
 LINGER_MAX_BYTES = 16 * 1024 * 1024
@@ -37,6 +45,10 @@ class BodyLimitMiddleware:
     upload without Content-Length cannot make the app buffer more than the limit either.
     The time bound is for the whole body, not per chunk: a client dribbling a byte now
     and then would reset a per-chunk timer forever.
+
+    `streamed` routes (uploads) are the exception: their body is not read here but passed
+    through, after the checks the headers allow (declared length against the route's own
+    bound, its media type); the route bounds the size and time while it streams.
     """
 
     def __init__(
@@ -46,6 +58,7 @@ class BodyLimitMiddleware:
         max_body_bytes: int,
         body_timeout_seconds: float,
         form_paths: frozenset[str] = frozenset(),
+        streamed: Sequence[StreamedBody] = (),
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
@@ -53,21 +66,35 @@ class BodyLimitMiddleware:
         # Routes that take a form post from outside (RFC 8058 one-click unsubscribe); the
         # route itself ignores the body.
         self.form_paths = form_paths
+        self.streamed = tuple(streamed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        route = streamed_route(scope, self.streamed)
+        limit = route.max_bytes if route is not None else self.max_body_bytes
         declared = headers.get("content-length")
         if declared is not None:
             if not declared.isdigit():
                 await self._reject(scope, send, PayloadTooLarge("Invalid Content-Length header."))
                 return
-            if int(declared) > self.max_body_bytes:
+            if int(declared) > limit:
                 await self._linger(receive)
-                await self._reject(scope, send, self._too_large())
+                await self._reject(scope, send, self._too_large(limit))
                 return
+        if route is not None:
+            if _media(headers.get("content-type", "")) != route.media_type:
+                await self._linger(receive)
+                await self._reject(
+                    scope,
+                    send,
+                    UnsupportedMediaType(f"This upload must be sent as {route.media_type}."),
+                )
+                return
+            await self.app(scope, receive, send)
+            return
         try:
             async with asyncio.timeout(self.body_timeout_seconds):
                 body, disconnect = await read_body(receive, limit=self.max_body_bytes)
@@ -76,7 +103,7 @@ class BodyLimitMiddleware:
             return
         except BodyTooLarge:
             await self._linger(receive)
-            await self._reject(scope, send, self._too_large())
+            await self._reject(scope, send, self._too_large(self.max_body_bytes))
             return
         content_type = headers.get("content-type", "")
         form_ok = scope["path"] in self.form_paths and _media(content_type) in _FORMS
@@ -117,8 +144,9 @@ class BodyLimitMiddleware:
             f"The request body did not arrive within {self.body_timeout_seconds:g} seconds."
         )
 
-    def _too_large(self) -> PayloadTooLarge:
-        return PayloadTooLarge(f"Request body is larger than {self.max_body_bytes} bytes.")
+    @staticmethod
+    def _too_large(limit: int) -> PayloadTooLarge:
+        return PayloadTooLarge(f"Request body is larger than {limit} bytes.")
 
     @staticmethod
     async def _reject(scope: Scope, send: Send, error: AppError) -> None:

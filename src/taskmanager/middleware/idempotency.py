@@ -18,6 +18,11 @@ cookies are never stored (a replay must not hand out a session). Routes whose an
 a secret (an API token) depend on `withhold_from_replay`: their success is remembered without
 its body, and a retry gets a 409 `idempotency_response_withheld` (running it again would break
 "at most once"; replaying it would keep the secret in Redis).
+
+Streamed routes (uploads, see `StreamedBody`) are never buffered: the first request's body is
+hashed as the route reads it, and only a success that read it all is kept; a retry's body is
+hashed as it is read here and dropped. Their "same body" is the same bytes, multipart
+boundary included: a client retries by sending the very same body again.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import base64
 import hashlib
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import orjson
@@ -35,8 +40,20 @@ from starlette.datastructures import Headers
 from starlette.requests import Request, cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from taskmanager.errors import AppError, Conflict, ServiceUnavailable, ValidationFailed
-from taskmanager.middleware.asgi import read_body, replay_body, send_problem
+from taskmanager.errors import (
+    AppError,
+    Conflict,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    ValidationFailed,
+)
+from taskmanager.middleware.asgi import (
+    StreamedBody,
+    read_body,
+    replay_body,
+    send_problem,
+    streamed_route,
+)
 
 logger = logging.getLogger("taskmanager.idempotency")
 
@@ -83,11 +100,17 @@ def _fingerprint(body: bytes) -> str:
 
 class IdempotencyMiddleware:
     def __init__(
-        self, app: ASGIApp, *, session_cookie_name: str, authenticate: Authenticate
+        self,
+        app: ASGIApp,
+        *,
+        session_cookie_name: str,
+        authenticate: Authenticate,
+        streamed: Sequence[StreamedBody] = (),
     ) -> None:
         self.app = app
         self.session_cookie_name = session_cookie_name
         self.authenticate = authenticate
+        self.streamed = tuple(streamed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -111,10 +134,14 @@ class IdempotencyMiddleware:
         if resources is None:
             await self.app(scope, receive, send)
             return
-        body, disconnect = await read_body(receive)  # bounded by the body limit, outside
-        replay = replay_body(body, disconnect, receive)
         redis = resources.redis
         redis_key = self._redis_key(scope, headers, key)
+        route = streamed_route(scope, self.streamed)
+        if route is not None:
+            await self._streamed(scope, receive, send, redis, redis_key, route)
+            return
+        body, disconnect = await read_body(receive)  # bounded by the body limit, outside
+        replay = replay_body(body, disconnect, receive)
         fingerprint = _fingerprint(body)
         try:
             acquired = await redis.set(
@@ -134,6 +161,52 @@ class IdempotencyMiddleware:
             await self._answer_duplicate(scope, send, stored, fingerprint)
             return
         await self._run_and_store(scope, replay, send, redis, redis_key, fingerprint)
+
+    async def _streamed(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        redis: Any,
+        redis_key: str,
+        route: StreamedBody,
+    ) -> None:
+        try:
+            acquired = await redis.set(
+                redis_key,
+                orjson.dumps({"state": "pending", "fp": None}),
+                nx=True,
+                ex=IN_FLIGHT_SECONDS,
+            )
+            stored = None if acquired else await redis.get(redis_key)
+        except RedisError:
+            logger.warning("idempotency store unavailable; request runs unguarded")
+            await self.app(scope, receive, send)
+            return
+        if not acquired:
+            try:
+                retry_fp = await _hash_body(receive, limit=route.max_bytes)
+            except AppError as error:
+                await send_problem(scope, send, error, close=True)
+                return
+            await self._answer_duplicate(scope, send, stored, retry_fp)
+            return
+        digest = hashlib.sha256()
+        complete = False
+
+        async def hashing_receive() -> Message:
+            nonlocal complete
+            message = await receive()
+            if message["type"] == "http.request":
+                digest.update(message.get("body", b""))
+                complete = complete or not message.get("more_body", False)
+            return message
+
+        def fingerprint() -> str | None:
+            # A body the route did not read to its end (it refused it) is not remembered.
+            return digest.hexdigest() if complete else None
+
+        await self._run_and_store(scope, hashing_receive, send, redis, redis_key, fingerprint)
 
     def _redis_key(self, scope: Scope, headers: Headers, key: str) -> str:
         cookies = cookie_parser(headers.get("cookie", ""))
@@ -155,6 +228,12 @@ class IdempotencyMiddleware:
                 return
         if not record:
             await send_problem(scope, send, IdempotencyInFlight("Retry: the key just expired."))
+        elif record.get("fp") is None and record.get("state") == "pending":
+            await send_problem(
+                scope,
+                send,
+                IdempotencyInFlight("A request with this Idempotency-Key is still in progress."),
+            )
         elif record.get("fp") != fingerprint:
             await send_problem(
                 scope,
@@ -220,7 +299,7 @@ class IdempotencyMiddleware:
         send: Send,
         redis: Any,
         redis_key: str,
-        fingerprint: str,
+        fingerprint: str | Callable[[], str | None],
     ) -> None:
         status = 0
         headers: list[tuple[bytes, bytes]] = []
@@ -242,10 +321,11 @@ class IdempotencyMiddleware:
             raise
         state = scope.get("state", {})
         withheld = bool(state.get(WITHHOLD)) and 200 <= status < 300
-        if not withheld and not _storable(status, headers):
+        fp = fingerprint() if callable(fingerprint) else fingerprint
+        if fp is None or (not withheld and not _storable(status, headers)):
             await self._release(redis, redis_key)
             return
-        record: dict[str, Any] = {"fp": fingerprint, "user": state.get("user_id")}
+        record: dict[str, Any] = {"fp": fp, "user": state.get("user_id")}
         if withheld:
             record["state"] = "withheld"
         else:
@@ -266,3 +346,21 @@ class IdempotencyMiddleware:
             await redis.delete(redis_key)
         except RedisError:
             logger.warning("could not release an idempotency key", exc_info=True)
+
+
+async def _hash_body(receive: Receive, *, limit: int) -> str:
+    """The SHA-256 of a streamed body, read to its end and not kept."""
+    digest = hashlib.sha256()
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
+        digest.update(chunk)
+        if not message.get("more_body", False):
+            break
+    return digest.hexdigest()

@@ -12,6 +12,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from taskmanager.config import Settings
 from taskmanager.middleware.access_log import AccessLogMiddleware
+from taskmanager.middleware.asgi import StreamedBody
 from taskmanager.middleware.body_limit import BodyLimitMiddleware
 from taskmanager.middleware.docs_csp import DocsCSPMiddleware
 from taskmanager.middleware.idempotency import Authenticate, IdempotencyMiddleware
@@ -40,6 +41,7 @@ def install_middleware(
     *,
     authenticate: Authenticate,
     form_paths: frozenset[str] = frozenset(),
+    streamed: tuple[StreamedBody, ...] = (),
 ) -> None:
     """Each request passes the layers in this order (outside them all is Starlette's
     ServerErrorMiddleware; inside, FastAPI's exception handlers and the routes):
@@ -55,7 +57,8 @@ def install_middleware(
     9. Body limit (it also refuses non-JSON bodies, except form posts to `form_paths`),
        then 10. idempotency (it reads the body the limit has already bounded;
        a replay authenticates its caller like the route would: `authenticate`, which
-       app.py passes in, so the layers import no feature).
+       app.py passes in, so the layers import no feature). Both pass the body of a
+       `streamed` route (an upload, also named by app.py) through instead of reading it.
     Outside them all, when FORWARDED_ALLOW_IPS names proxies: uvicorn's proxy-headers layer,
     so every layer sees the client address a trusted proxy reports.
     """
@@ -64,12 +67,14 @@ def install_middleware(
         IdempotencyMiddleware,
         session_cookie_name=settings.session_cookie_name,
         authenticate=authenticate,
+        streamed=streamed,
     )
     app.add_middleware(
         BodyLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,
         body_timeout_seconds=settings.request_body_timeout_seconds,
         form_paths=form_paths,
+        streamed=streamed,
     )
     if settings.allowed_origins:
         app.add_middleware(

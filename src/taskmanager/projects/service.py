@@ -14,6 +14,7 @@ from taskmanager.db import utcnow
 from taskmanager.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from taskmanager.events.schemas import EventName
 from taskmanager.events.service import append_event
+from taskmanager.kit.cascade import Deleting, deleting
 from taskmanager.kit.pagination import PageRequest, SortSpec, paginate
 from taskmanager.membership.access import ProjectArchived, Role, require_role
 from taskmanager.membership.models import Membership, Project
@@ -153,6 +154,7 @@ async def delete_project(
     await require_role(
         session, project_id, user_id, minimum=Role.owner, write=True, allow_archived=True
     )
+    await deleting(session, Deleting(kind="project", ids=[project_id], actor_id=user_id))
     # Appended (and published after commit) even though the cascade removes the log with it.
     await append_event(
         session,

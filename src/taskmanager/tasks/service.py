@@ -14,6 +14,7 @@ from taskmanager.db import utcnow
 from taskmanager.errors import NotFound, PreconditionFailed, ValidationFailed
 from taskmanager.events.rows import append_row_event
 from taskmanager.events.schemas import EventName
+from taskmanager.kit.cascade import Deleting, deleting
 from taskmanager.kit.ordering import key_between
 from taskmanager.kit.pagination import SortSpec
 from taskmanager.labels.models import Label
@@ -384,6 +385,8 @@ async def delete_task(
         session, task_id=task_id, user_id=user_id, minimum=Role.member, write=True
     )
     _check_version(task, expected_version)
+    subtask_ids = await session.scalars(select(Task.id).where(Task.parent_id == task.id))
+    await deleting(session, Deleting(kind="tasks", ids=[task.id, *subtask_ids], actor_id=user_id))
     related = await delete_subtasks(session, task, actor_id=user_id)
     await delete_task_row(session, task, actor_id=user_id)
     # Their relations to the deleted tasks are gone (database cascade).

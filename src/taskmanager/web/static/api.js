@@ -56,10 +56,11 @@ function remember(requestId) {
  * One request. `expected` lists statuses the caller handles itself (not reported as errors).
  * Returns the parsed JSON body (null for 204).
  */
-export async function request(method, path, { body, headers = {}, expected = [] } = {}) {
+export async function request(method, path, { body, form, headers = {}, expected = [] } = {}) {
   const unsafe = method !== 'GET' && method !== 'HEAD';
   const sent = { Accept: 'application/json', ...headers };
   if (body !== undefined) sent['Content-Type'] = 'application/json';
+  // A FormData body (an upload): the browser sets multipart/form-data and its boundary.
   if (unsafe) {
     const token = csrfToken || readCookie('csrf_token');
     if (token) sent['X-CSRF-Token'] = token;
@@ -72,7 +73,7 @@ export async function request(method, path, { body, headers = {}, expected = [] 
     response = await fetch(BASE + path, {
       method,
       headers: sent,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: form !== undefined ? form : body === undefined ? undefined : JSON.stringify(body),
       credentials: 'same-origin',
     });
   } catch {
@@ -174,4 +175,12 @@ export const api = {
   comments: (taskId) => all(`/tasks/${taskId}/comments`),
   createComment: (taskId, body) => request('POST', `/tasks/${taskId}/comments`, { body }),
   deleteComment: (id) => request('DELETE', `/comments/${id}`),
+
+  attachments: (taskId) => all(`/tasks/${taskId}/attachments`),
+  uploadAttachment: (taskId, file) => {
+    const form = new FormData();
+    form.append('file', file, file.name);
+    return request('POST', `/tasks/${taskId}/attachments`, { form });
+  },
+  deleteAttachment: (id) => request('DELETE', `/attachments/${id}`),
 };

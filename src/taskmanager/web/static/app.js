@@ -15,7 +15,8 @@ import {
 import { announce, clearPresence, initPresence, onPresence, renderPresence, setOpenTask } from './presence.js';
 import * as S from './store.js';
 import {
-  commentsChanged, initDialog, openNew, openTask, openTaskId, taskChangedRemotely,
+  attachmentsChanged, commentsChanged, initDialog, openNew, openTask, openTaskId,
+  taskChangedRemotely,
 } from './task-dialog.js';
 
 const { store } = S;
@@ -105,6 +106,8 @@ S.subscribe((what, info) => {
     if (info.roleChanged) renderProjectView();
   } else if (what === 'comments') {
     commentsChanged(info.taskId);
+  } else if (what === 'attachments') {
+    attachmentsChanged(info.taskId);
   } else if (what === 'gone') {
     toast(info.reason);
     location.hash = '';

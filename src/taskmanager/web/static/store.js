@@ -187,6 +187,10 @@ async function apply(msg, remote) {
     case 'comment.deleted':
       changed('comments', { taskId: data.task_id, remote });
       break;
+    case 'attachment.created':
+    case 'attachment.deleted':
+      changed('attachments', { taskId: data.task_id, remote });
+      break;
     default:
       break;
   }

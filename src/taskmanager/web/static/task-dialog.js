@@ -1,9 +1,10 @@
-// The task dialog: create or edit every field, delete, comments. An edit sends only the
+// The task dialog: create or edit every field, delete, comments, attachments. An edit sends only the
 // fields the user changed (so nothing else is rewritten, not even a due time by a date
 // round-trip), with If-Match of the version the form was filled from; a 412 shows the
 // fresh version to the user, who chooses to take it or to overwrite it.
 
 import { api } from './api.js';
+import { acceptDrops, attachmentsSection, loadAttachments } from './attachments.js';
 import { $, fromLocalInput, h, PRIORITIES, STATUSES, toast, toLocalInput } from './dom.js';
 import { depthSection, recurrenceSelect } from './depth.js';
 import { watchToggle } from './notifications.js';
@@ -19,6 +20,7 @@ export function initDialog(changedCallback) {
     current = null;
     dialog().replaceChildren();
   });
+  acceptDrops(dialog(), () => (current && current.taskId && canEdit() ? current.taskId : null));
 }
 
 export function openTaskId() {
@@ -38,6 +40,7 @@ export function openTask(taskId) {
   render(task);
   dialog().showModal();
   loadComments();
+  loadAttachments(taskId, canEdit());
 }
 
 /** The open task changed on the server (someone else): say so, keep the user's edits. */
@@ -53,6 +56,10 @@ export function taskChangedRemotely(taskId, deleted) {
 
 export function commentsChanged(taskId) {
   if (current && current.taskId === taskId) loadComments();
+}
+
+export function attachmentsChanged(taskId) {
+  if (current && current.taskId === taskId) loadAttachments(taskId, canEdit());
 }
 
 function field(label, control) {
@@ -109,6 +116,7 @@ function render(task) {
       }
     };
     parts.push(depthSection(task, editable, refreshDepth));
+    parts.push(attachmentsSection(task.id, editable));
     parts.push(h('section', { class: 'comments' },
       h('div', { class: 'comments-head' }, h('h3', { text: 'Comments' }), watchToggle(task.id)),
       h('ul', { id: 'comment-list', class: 'comment-list' }),
@@ -203,6 +211,7 @@ async function showConflict(mine) {
         current.version = fresh.version;
         render(fresh);
         loadComments();
+        loadAttachments(fresh.id, canEdit());
       } }),
       h('button', { type: 'button', id: 'keep-mine', class: 'primary', text: 'Overwrite with mine', onclick: () => {
         current.version = fresh.version;
