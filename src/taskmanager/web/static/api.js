@@ -53,7 +53,8 @@ function remember(requestId) {
 }
 
 /**
- * One request. `expected` lists statuses the caller handles itself (not reported as errors).
+ * One request. `expected` lists statuses the caller handles itself (not reported as errors;
+ * 0: the network).
  * Returns the parsed JSON body (null for 204).
  */
 export async function request(method, path, { body, headers = {}, expected = [] } = {}) {
@@ -77,7 +78,7 @@ export async function request(method, path, { body, headers = {}, expected = [] 
     });
   } catch {
     const error = new ApiError(0, { title: 'Network error', detail: 'The server cannot be reached.' });
-    if (unsafe) writeErrorListeners.forEach((fn) => fn(error));
+    if (unsafe && !expected.includes(0)) writeErrorListeners.forEach((fn) => fn(error));
     throw error;
   }
   const data = response.status === 204 ? null : await response.json().catch(() => null);

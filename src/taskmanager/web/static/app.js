@@ -7,7 +7,12 @@ import { $, h, toast } from './dom.js';
 import { flash, initBoard, renderBoard } from './board.js';
 import { initFilters, renderChoices, resetFilters, tasksChanged } from './filters.js';
 import { Live } from './live.js';
+import { dropLocal, dropUser, forgetUser, lastUser, rememberUser } from './localdb.js';
+import { initPanels, renderLabels, renderMembers } from './panels.js';
 import { hideMyWork, renderMyWork, showCalendarLink } from './mywork.js';
+import { entry, flush, initOutbox, onOutboxChange, pending, perform } from './outbox.js';
+import { initConflicts, renderOutboxState, showConflicts } from './conflicts.js';
+import { closeReplica, openReplica, replica, saveProjects } from './replica.js';
 import * as S from './store.js';
 import { commentsChanged, initDialog, openNew, openTask, taskChangedRemotely } from './task-dialog.js';
 
@@ -26,7 +31,10 @@ const live = new Live({
     const el = $('#connection-state');
     el.textContent = state;
     el.dataset.state = state;
-    if (state === 'live' && store.me) loadProjects();
+    if (state === 'live' && store.me) {
+      loadProjects();
+      flush(); // the queued writes go as soon as we are back
+    }
   },
   onEvent: (msg) => S.onEvent(msg, live),
   onSubscribed: (msg) => S.onSubscribed(msg, live),
@@ -73,6 +81,14 @@ S.subscribe((what, info) => {
   }
 });
 
+// Queued writes: the board shows them at once and follows them as they are sent.
+onOutboxChange((info) => {
+  S.refreshTasks();
+  if (info.taskId) tasksChanged();
+  if (store.project) renderBoard();
+  renderOutboxState();
+});
+
 // --- auth --------------------------------------------------------------------------------
 
 let registering = false;
@@ -107,18 +123,48 @@ async function submitAuth(e) {
   }
 }
 
-function signedIn(user) {
-  store.me = user;
+let confirmed = false; // the server said who we are (not just the last user of this browser)
+
+/** Show the board of `user` from the replica, before (or without) any network answer. */
+async function startFromReplica(user) {
+  if (replica.userId && replica.userId !== user.id) await wipeReplica();
+  if (!store.me) store.me = user;
+  await openReplica(user.id);
   $('#user-name').textContent = user.display_name;
   $('#logout').hidden = false;
   $('#auth-view').hidden = true;
   $('#app-view').hidden = false;
+  if (!store.projects.length) store.projects = S.cachedProjects();
+  renderProjects();
+  route();
+  renderOutboxState();
+}
+
+async function signedIn(user) {
+  confirmed = true;
+  rememberUser(user);
+  await startFromReplica(user);
+  store.me = user;
+  $('#user-name').textContent = user.display_name;
+  dropLocal(user.id); // whoever used this browser before: their data goes
   live.start();
   loadProjects().then(route);
   accountSignedIn(user);
+  showConflicts();
+  flush();
+}
+
+/** Sign-out (or a session that ended): this user's local data goes with it. */
+async function wipeReplica() {
+  const userId = replica.userId;
+  closeReplica();
+  forgetUser();
+  if (userId) await dropUser(userId);
 }
 
 function signedOut(message) {
+  confirmed = false;
+  wipeReplica();
   accountSignedOut();
   live.stop();
   store.me = null;
@@ -137,6 +183,8 @@ function signedOut(message) {
 }
 
 async function logout() {
+  const unsent = pending();
+  if (unsent && !window.confirm(`${unsent} change(s) have not been sent yet and will be lost. Log out anyway?`)) return;
   live.stop(); // before the server ends the session (and closes the socket with 4401)
   try {
     await api.logout();
@@ -158,10 +206,11 @@ async function loadProjects({ announce = true } = {}) {
     projects = await api.projects();
   } catch (error) {
     if (error.status === 401) signedOut('Your session ended; log in again.');
-    else toast(error.message);
+    else if (error.status !== 0) toast(error.message); // offline: the replica's list stays
     renderProjects();
     return;
   }
+  saveProjects(projects);
   const known = new Set(store.projects.map((p) => p.id));
   const added = announce && projectsLoaded ? projects.filter((p) => !known.has(p.id) && p.role !== 'owner') : [];
   const same = JSON.stringify(projects) === JSON.stringify(store.projects);
@@ -259,64 +308,10 @@ function renderProjectView() {
   renderBoard();
 }
 
-// --- members and labels ------------------------------------------------------------------
-
-function renderMembers() {
-  const manage = S.canManage();
-  $('#member-list').replaceChildren(...store.members.map((m) => h('li', { class: 'member', dataset: { userId: m.user.id } },
-    h('span', { class: 'member-name', text: m.user.display_name, title: m.user.email }),
-    h('span', { class: `role role-${m.role}`, text: m.role }),
-    manage && m.role !== 'owner' && m.user.id !== store.me.id
-      ? h('button', { type: 'button', class: 'link', 'aria-label': `Remove ${m.user.display_name}`, text: '×',
-        onclick: () => removeMember(m) })
-      : null)));
-}
-
-async function removeMember(member) {
-  if (!window.confirm(`Remove ${member.user.display_name} from this project?`)) return;
-  try {
-    await api.removeMember(store.project.id, member.user.id);
-  } catch {
-    // reported
-  }
-}
-
-async function invite(e) {
-  e.preventDefault();
-  const form = e.target;
-  const email = form.elements.email.value.trim();
-  try {
-    await api.invite(store.project.id, { email, role: form.elements.role.value });
-    form.reset();
-    toast(`Invitation sent to ${email}.`, 'info');
-  } catch {
-    // reported
-  }
-}
-
 /** After accepting an invitation: the project appears (and opens) without a reload. */
 async function projectJoined(projectId) {
   await loadProjects({ announce: false }); // account.js said "You joined ..." already
   if (projectId) location.hash = `#/p/${projectId}`;
-}
-
-function renderLabels() {
-  $('#label-list').replaceChildren(...store.labels.map((l) => {
-    const chip = h('li', { class: 'chip', text: l.name });
-    chip.style.setProperty('--chip', l.color);
-    return chip;
-  }));
-}
-
-async function addLabel(e) {
-  e.preventDefault();
-  const form = e.target;
-  try {
-    await api.createLabel(store.project.id, { name: form.elements.name.value.trim(), color: form.elements.color.value });
-    form.elements.name.value = '';
-  } catch {
-    // reported
-  }
 }
 
 async function importFile(e) {
@@ -342,13 +337,23 @@ async function importFile(e) {
 // --- start -------------------------------------------------------------------------------
 
 async function quickAdd(status, title) {
+  const task = S.localTask({ title, status });
   try {
-    S.putTask(await api.createTask(store.project.id, { title, status }));
-    tasksChanged();
-    renderBoard();
+    await perform(entry('create', task, { title, status }, S.placeFor(task.id, status)));
   } catch {
     // reported
   }
+  S.refreshTasks();
+  tasksChanged();
+  renderBoard();
+}
+
+/** A reload starts from the replica of whoever was signed in last; the server confirms. */
+function whoAmI() {
+  api.me().then(signedIn, (error) => {
+    if (error.status === 0 && lastUser()) return; // offline: keep working from the replica
+    signedOut('');
+  });
 }
 
 function init() {
@@ -357,8 +362,7 @@ function init() {
   $('#auth-form').addEventListener('submit', submitAuth);
   $('#logout').addEventListener('click', logout);
   $('#project-form').addEventListener('submit', createProject);
-  $('#member-form').addEventListener('submit', invite);
-  $('#label-form').addEventListener('submit', addLabel);
+  initPanels();
   $('#new-task').addEventListener('click', () => openNew('todo'));
   $('#calendar-link').addEventListener('click', showCalendarLink);
   $('#import-file').addEventListener('change', importFile);
@@ -377,8 +381,23 @@ function init() {
     userChanged: (user) => { store.me = user; $('#user-name').textContent = user.display_name; },
     passwordChanged: (user) => setCsrfToken(user.csrf_token),
   });
+  initOutbox({
+    conflict: () => showConflicts(),
+    refused: (e, error) => toast(`A change made offline was refused (${error.status}): ${error.message}`),
+  });
+  initConflicts();
+  window.addEventListener('online', () => {
+    if (store.me && !confirmed) whoAmI();
+  });
+  if ('serviceWorker' in navigator) {
+    // The page itself offline: the board's files come from the cache when the network fails.
+    navigator.serviceWorker.register('/sw.js').catch(() => null);
+  }
   handleLinkPage().then((resetPage) => {
-    if (!resetPage) api.me().then(signedIn, () => signedOut(''));
+    if (resetPage) return;
+    const last = lastUser();
+    if (last) startFromReplica(last);
+    whoAmI();
   });
 }
 

@@ -2,10 +2,10 @@
 // select), due dates in the viewer's time zone, overdue cards marked, HTML5 drag and drop
 // and keyboard-accessible move buttons. Both end in POST /tasks/{id}/move.
 
-import { api } from './api.js';
 import { $, $$, formatDate, h, isOverdue, STATUSES } from './dom.js';
 import { cardExtras, isBlocked } from './depth.js';
-import { canEdit, memberName, putTask, shownIn, store, tasksIn } from './store.js';
+import { entry, perform } from './outbox.js';
+import { canEdit, memberName, placeFor, refreshTasks, shownIn, store, tasksIn } from './store.js';
 
 let handlers = { open: () => {}, quickAdd: () => {} };
 let dragging = null; // id of the card being dragged
@@ -104,7 +104,9 @@ function card(task, index, count, status, editable) {
   const el = h(
     'li',
     {
-      class: `card${flashed.has(task.id) ? ' flash' : ''}${overdue ? ' overdue' : ''}${isBlocked(task) ? ' blocked' : ''}`,
+      class: `card${flashed.has(task.id) ? ' flash' : ''}${overdue ? ' overdue' : ''}${isBlocked(task) ? ' blocked' : ''}${
+        task.pending ? ' pending' : ''}${task.conflict ? ' conflicted' : ''}`,
+      title: task.conflict ? 'Conflicts with a change made elsewhere' : task.pending ? 'Not sent yet' : null,
       draggable: editable ? 'true' : 'false',
       dataset: { id: task.id },
     },
@@ -170,12 +172,14 @@ async function moveWithin(task, delta) {
 }
 
 export async function move(taskId, body) {
+  const task = store.tasks.get(taskId);
+  if (!task) return;
   try {
-    const task = await api.moveTask(taskId, body);
-    putTask(task);
+    await perform(entry('move', task, body, placeFor(taskId, body.status || task.status, body)));
   } catch {
     // reported by the API client; the board below shows the server's order again
   }
+  refreshTasks();
   renderBoard();
 }
 

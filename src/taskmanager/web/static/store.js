@@ -1,7 +1,14 @@
 // The open project's state, and the rules for applying the event stream to it: in seq
 // order, each event once, a fresh snapshot when the server says we are too far behind.
+// The state comes from the replica (so a project opens at once, offline too) and every
+// change goes back into it; the tasks shown are the replica's with queued writes on top.
 
 import { api, isOwnEcho } from './api.js';
+import { between, newLocalId, overlay } from './outbox.js';
+import {
+  forgetProject, removeTask, replica, saveLabels, saveMembers, saveProject, saveSeq, saveSnapshot,
+  saveTask, tasksOf,
+} from './replica.js';
 
 export const store = {
   me: null,
@@ -46,10 +53,49 @@ export function tasksIn(status) {
 
 /** Keep the newest version of a task (a late echo never overwrites a newer response). */
 export function putTask(task) {
-  const current = store.tasks.get(task.id);
-  if (current && current.version > task.version) return false;
-  store.tasks.set(task.id, task);
+  if (!saveTask(task)) return false;
+  refreshTasks();
   return true;
+}
+
+export function dropTask(taskId) {
+  removeTask(taskId);
+  refreshTasks();
+}
+
+/** Recompute the open project's tasks: the replica's, with the queued writes over them. */
+export function refreshTasks() {
+  store.tasks = store.project ? overlay(store.project.id, tasksOf(store.project.id), store.labels) : new Map();
+}
+
+/** A task made here, shown until the server has it (then its local id is replaced). */
+export function localTask(body) {
+  const byId = new Map(store.labels.map((l) => [l.id, l]));
+  const { label_ids: labelIds = [], ...fields } = body;
+  const now = new Date().toISOString();
+  return {
+    id: newLocalId(), project_id: store.project.id, title: '', description: '', status: 'todo',
+    priority: 'none', due_at: null, assignee_id: null, parent_id: null, recurrence: null,
+    relations: [], created_by: store.me && store.me.id, created_at: now, updated_at: now,
+    version: null, ...fields, labels: labelIds.filter((id) => byId.has(id)).map((id) => byId.get(id)),
+  };
+}
+
+/** Where a card moved (or added) by `body` ({status?, before_id?, after_id?}) shows until
+ * the server places it: a key between its new neighbours. */
+export function placeFor(taskId, status, body = {}) {
+  const column = tasksIn(status).filter((t) => t.id !== taskId);
+  let i = column.length;
+  if (body.after_id) i = column.findIndex((t) => t.id === body.after_id) + 1;
+  else if (body.before_id) i = column.findIndex((t) => t.id === body.before_id);
+  if (i < 0 || i > column.length) i = column.length;
+  return between(i > 0 ? column[i - 1].position : null, i < column.length ? column[i].position : null);
+}
+
+/** The projects as last listed (created first), for a start before the server answers. */
+export function cachedProjects() {
+  return [...replica.projects.values()].sort((a, b) =>
+    a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.id < b.id ? -1 : 1);
 }
 
 export function memberName(userId) {
@@ -58,12 +104,14 @@ export function memberName(userId) {
 }
 
 export function openProject(project) {
-  store.project = project;
-  store.tasks = new Map();
-  store.members = [];
-  store.labels = [];
-  store.lastSeq = null;
+  const id = project.id;
+  store.project = replica.projects.get(id) || project;
+  store.members = replica.members.get(id) || [];
+  store.labels = replica.labels.get(id) || [];
+  // Known locally: resume the stream after what we have instead of a snapshot.
+  store.lastSeq = replica.seqs.has(id) ? replica.seqs.get(id) : null;
   store.matching = null;
+  refreshTasks();
   changed('project');
 }
 
@@ -75,7 +123,7 @@ export function closeProject() {
   changed('project');
 }
 
-async function loadSnapshot(projectId) {
+async function loadSnapshot(projectId, seq) {
   const [project, tasks, members, labels] = await Promise.all([
     api.project(projectId),
     api.tasks(projectId),
@@ -83,11 +131,19 @@ async function loadSnapshot(projectId) {
     api.labels(projectId),
   ]);
   if (!store.project || store.project.id !== projectId) return;
+  saveSnapshot(projectId, { project, tasks, members, labels }, seq);
   store.project = project;
-  store.tasks = new Map(tasks.map((t) => [t.id, t]));
   store.members = members;
   store.labels = labels;
+  store.lastSeq = seq;
+  refreshTasks();
   changed('project');
+}
+
+function gone(projectId, reason) {
+  forgetProject(projectId);
+  closeProject();
+  changed('gone', { reason });
 }
 
 // Every stream message is handled on one chain, one at a time, in arrival order: a
@@ -121,18 +177,16 @@ async function snapshot(seq, live, resubscribe) {
   const projectId = store.project && store.project.id;
   if (!projectId) return;
   try {
-    await loadSnapshot(projectId);
+    await loadSnapshot(projectId, seq);
   } catch (error) {
     if (error.status === 404 || error.status === 403) {
-      closeProject();
-      changed('gone', { reason: 'This project is no longer available to you.' });
+      gone(projectId, 'This project is no longer available to you.');
     } else {
       waitingForResume = true;
       live.restart();
     }
     return;
   }
-  store.lastSeq = seq;
   if (resubscribe) live.subscribe();
 }
 
@@ -147,6 +201,7 @@ async function handleEvent(msg, live) {
     return;
   }
   store.lastSeq = msg.seq;
+  saveSeq(msg.project_id, msg.seq);
   const own = isOwnEcho(msg.request_id);
   await apply(msg, !own);
 }
@@ -161,14 +216,15 @@ async function apply(msg, remote) {
       if (putTask(data)) changed('tasks', { taskId: data.id, remote, name: msg.name });
       break;
     case 'task.deleted':
-      store.tasks.delete(data.id);
+      dropTask(data.id);
       changed('tasks', { taskId: data.id, remote, deleted: true, name: msg.name });
       break;
     case 'label.created':
     case 'label.updated':
     case 'label.deleted':
       store.labels = await api.labels(projectId);
-      refreshTaskLabels();
+      saveLabels(projectId, store.labels);
+      refreshTaskLabels(projectId);
       changed('labels');
       changed('tasks', {});
       break;
@@ -179,8 +235,7 @@ async function apply(msg, remote) {
       await refreshMembership(projectId);
       break;
     case 'project.deleted':
-      closeProject();
-      changed('gone', { reason: 'This project was deleted.' });
+      gone(projectId, 'This project was deleted.');
       break;
     case 'comment.created':
     case 'comment.updated':
@@ -192,13 +247,17 @@ async function apply(msg, remote) {
   }
 }
 
-function refreshTaskLabels() {
+function refreshTaskLabels(projectId) {
   const byId = new Map(store.labels.map((l) => [l.id, l]));
-  for (const task of store.tasks.values()) {
-    task.labels = task.labels
-      .filter((l) => byId.has(l.id))
-      .map((l) => ({ id: l.id, name: byId.get(l.id).name, color: byId.get(l.id).color }));
+  for (const task of tasksOf(projectId)) {
+    saveTask({
+      ...task,
+      labels: task.labels
+        .filter((l) => byId.has(l.id))
+        .map((l) => ({ id: l.id, name: byId.get(l.id).name, color: byId.get(l.id).color })),
+    });
   }
+  refreshTasks();
 }
 
 async function refreshMembership(projectId) {
@@ -208,12 +267,13 @@ async function refreshMembership(projectId) {
     const roleChanged = project.role !== store.project.role;
     store.project = project;
     store.members = members;
+    saveProject(project);
+    saveMembers(projectId, members);
     changed('members');
     changed('role', { roleChanged });
   } catch (error) {
     if (error.status === 404 || error.status === 403) {
-      closeProject();
-      changed('gone', { reason: 'You are no longer a member of this project.' });
+      gone(projectId, 'You are no longer a member of this project.');
     }
   }
 }

@@ -6,7 +6,8 @@
 import { api } from './api.js';
 import { $, fromLocalInput, h, PRIORITIES, STATUSES, toast, toLocalInput } from './dom.js';
 import { depthSection, recurrenceSelect } from './depth.js';
-import { canEdit, memberName, putTask, store } from './store.js';
+import { entry, isLocalId, perform } from './outbox.js';
+import { canEdit, localTask, memberName, placeFor, putTask, store } from './store.js';
 
 const dialog = () => $('#task-dialog');
 let current = null; // { taskId|null, version, initial: the form's values as filled }
@@ -95,7 +96,8 @@ function render(task) {
       editable ? h('button', { type: 'submit', class: 'primary', id: 'save-task', text: isNew ? 'Create' : 'Save' }) : null));
 
   const parts = [form];
-  if (!isNew) {
+  // Subtasks, relations and comments need the task on the server (not yet, if made offline).
+  if (!isNew && !isLocalId(current.taskId)) {
     // A subtask added or ticked: the board and this section show it at once.
     const refreshDepth = () => {
       onChange();
@@ -156,11 +158,14 @@ async function save(e) {
   const values = formValues();
   try {
     if (!current.taskId) {
-      putTask(await api.createTask(store.project.id, body(values, Object.keys(values))));
+      const task = localTask(body(values, Object.keys(values)));
+      await perform(entry('create', task, body(values, Object.keys(values)), placeFor(task.id, task.status)));
     } else {
       const fields = edited(values);
-      if (fields.length) {
-        putTask(await api.updateTask(current.taskId, body(values, fields), current.version));
+      const task = store.tasks.get(current.taskId);
+      if (fields.length && task) {
+        // If-Match: the version the form was filled from (queued or sent now).
+        await perform(entry('update', { ...task, version: current.version }, body(values, fields)));
       }
     }
     onChange();
@@ -205,9 +210,10 @@ async function showConflict(mine) {
 
 async function remove() {
   if (!window.confirm('Delete this task?')) return;
+  const task = store.tasks.get(current.taskId);
+  if (!task) return;
   try {
-    await api.deleteTask(current.taskId);
-    store.tasks.delete(current.taskId);
+    await perform(entry('delete', task));
     onChange();
     dialog().close();
   } catch {
