@@ -135,6 +135,7 @@ def _include_routers(app: FastAPI) -> None:
     from taskmanager.projects.router import router as projects_router
     from taskmanager.realtime.sse import router as sse_router
     from taskmanager.realtime.websocket import router as websocket_router
+    from taskmanager.sync.router import router as sync_router
     from taskmanager.tasks.router import router as tasks_router
     from taskmanager.transfer.router import router as transfer_router
 
@@ -153,5 +154,6 @@ def _include_routers(app: FastAPI) -> None:
         labels_router,
         comments_router,
         events_router,
+        sync_router,
     ):
         include_router(app, router, prefix="/api/v1")
