@@ -121,6 +121,8 @@ export const api = {
   verifyEmail: (token) => request('POST', '/auth/verify-email', { body: { token }, expected: [400, 409] }),
   resendVerification: () => request('POST', '/auth/verify-email/resend', { expected: [429] }),
 
+  /** One page of GET /sync (a bootstrap without a cursor); 410/422 mean "bootstrap again". */
+  sync: (cursor) => request('GET', `/sync?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`),
   projects: () => all('/projects'),
   project: (id) => request('GET', `/projects/${id}`),
   createProject: (body) => request('POST', '/projects', { body }),

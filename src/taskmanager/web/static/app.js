@@ -11,9 +11,10 @@ import { dropLocal, dropUser, forgetUser, lastUser, rememberUser } from './local
 import { initPanels, renderLabels, renderMembers } from './panels.js';
 import { hideMyWork, renderMyWork, showCalendarLink } from './mywork.js';
 import { entry, flush, initOutbox, onOutboxChange, pending, perform } from './outbox.js';
-import { initConflicts, renderOutboxState, showConflicts } from './conflicts.js';
+import { initConflicts, renderOutboxState, setSyncing, showConflicts } from './conflicts.js';
 import { closeReplica, openReplica, replica, saveProjects } from './replica.js';
 import * as S from './store.js';
+import { connected, disconnected, initSync, onFrame } from './sync.js';
 import { commentsChanged, initDialog, openNew, openTask, taskChangedRemotely } from './task-dialog.js';
 
 const { store } = S;
@@ -36,12 +37,11 @@ const live = new Live({
       flush(); // the queued writes go as soon as we are back
     }
   },
-  onEvent: (msg) => S.onEvent(msg, live),
-  onSubscribed: (msg) => S.onSubscribed(msg, live),
-  onResync: (msg) => S.onResync(msg, live),
+  onOpen: () => connected(live),
+  onClose: () => disconnected(),
+  onMessage: (msg) => onFrame(msg),
   onError: (msg) => toast(`Live updates: ${msg.message || msg.code}`),
   onSessionEnded: () => signedOut('Your session ended; log in again.'),
-  afterSeq: (projectId) => (store.project && store.project.id === projectId ? store.lastSeq : null),
 });
 
 onWriteError((error) => {
@@ -257,7 +257,6 @@ function route() {
   if (!store.me) return;
   if (location.hash === '#/my-work') {
     S.closeProject();
-    live.follow(null);
     $('#empty-state').hidden = true;
     renderMyWork();
     return;
@@ -268,13 +267,11 @@ function route() {
   if (store.project && store.project.id === id) return;
   if (!id) {
     S.closeProject();
-    live.follow(null);
     return;
   }
   const known = store.projects.find((p) => p.id === id);
   resetFilters();
   S.openProject(known || { id, name: '', role: 'viewer' });
-  live.follow(id);
   if (!known) loadProjects(); // e.g. a project we were just added to
 }
 
@@ -386,6 +383,15 @@ function init() {
     refused: (e, error) => toast(`A change made offline was refused (${error.status}): ${error.message}`),
   });
   initConflicts();
+  initSync({
+    changed: S.replicaChanged,
+    projectsChanged: () => {
+      if (!store.me) return;
+      if (navigator.onLine) loadProjects();
+      else renderProjects();
+    },
+    syncing: setSyncing,
+  });
   window.addEventListener('online', () => {
     if (store.me && !confirmed) whoAmI();
   });

@@ -8,6 +8,12 @@ import { replica } from './replica.js';
 
 const dialog = () => $('#conflict-dialog');
 let shown = null; // id of the outbox entry in the dialog
+let syncing = false; // catching up with GET /sync
+
+export function setSyncing(on) {
+  syncing = on;
+  renderOutboxState();
+}
 
 export function initConflicts() {
   $('#outbox-state').addEventListener('click', () => showConflicts());
@@ -20,11 +26,12 @@ export function renderOutboxState() {
   const el = $('#outbox-state');
   const count = pending();
   const conflicted = conflicts().length;
-  el.hidden = !count && !isFlushing();
+  const busy = syncing || isFlushing();
+  el.hidden = !count && !busy;
   el.disabled = !conflicted;
-  el.dataset.state = conflicted ? 'conflict' : isFlushing() ? 'syncing' : 'pending';
+  el.dataset.state = conflicted ? 'conflict' : busy ? 'syncing' : 'pending';
   if (conflicted) el.textContent = `${conflicted} conflict${conflicted === 1 ? '' : 's'}`;
-  else if (count) el.textContent = `${count} pending${isFlushing() ? ', syncing…' : ''}`;
+  else if (count) el.textContent = `${count} pending${busy ? ', syncing…' : ''}`;
   else el.textContent = 'syncing…';
   if (shown !== null && !conflicts().some((e) => e.id === shown)) dialog().close();
 }

@@ -1,6 +1,7 @@
-// One WebSocket for the page: subscribe to the open project, resume with after_seq after
-// any drop (exponential backoff with jitter), and report the state: live / reconnecting /
-// offline. Events are handed over as they come; ordering and gaps are the store's job.
+// One WebSocket for the page: reconnect after any drop (exponential backoff with jitter),
+// tell the sync when it is open (it subscribes to everything from its cursor) or gone, and
+// report the state: live / reconnecting / offline. Frames are handed over as they come;
+// applying them in order is the sync's job (sync.js).
 
 const PING_EVERY_MS = 15000;
 const PONG_WITHIN_MS = 8000;
@@ -8,13 +9,12 @@ const MAX_BACKOFF_MS = 15000;
 
 export class Live {
   /**
-   * handlers: onState(state), onEvent(msg), onSubscribed(msg), onResync(msg),
-   * onError(msg), onSessionEnded(), afterSeq(projectId) -> number|null
+   * handlers: onState(state), onOpen(), onClose(), onMessage(msg), onError(msg),
+   * onSessionEnded()
    */
   constructor(handlers) {
     this.handlers = handlers;
     this.ws = null;
-    this.projectId = null;
     this.attempts = 0;
     this.timer = null;
     this.pingTimer = null;
@@ -33,7 +33,6 @@ export class Live {
 
   stop() {
     this.stopped = true;
-    this.projectId = null;
     clearTimeout(this.timer);
     this.drop();
     this.setState('offline');
@@ -45,24 +44,7 @@ export class Live {
     this.handlers.onState(state);
   }
 
-  /** Follow this project (null: none). Resumes from afterSeq(projectId) when known. */
-  follow(projectId) {
-    if (this.projectId && this.projectId !== projectId) {
-      this.send({ type: 'unsubscribe', project_id: this.projectId });
-    }
-    this.projectId = projectId;
-    if (projectId) this.subscribe();
-  }
-
-  subscribe() {
-    if (!this.projectId) return;
-    const message = { type: 'subscribe', project_id: this.projectId };
-    const after = this.handlers.afterSeq(this.projectId);
-    if (after !== null && after !== undefined) message.after_seq = after;
-    this.send(message);
-  }
-
-  /** Something is wrong with the stream (a gap): start over from the last applied seq. */
+  /** Something is wrong (a failed catch-up): a new connection, from the stored cursor. */
   restart() {
     this.drop();
     this.connect();
@@ -91,7 +73,7 @@ export class Live {
       this.attempts = 0;
       this.setState('live');
       this.heartbeat();
-      this.subscribe();
+      this.handlers.onOpen();
     };
     ws.onmessage = (e) => {
       if (ws !== this.ws) return;
@@ -108,6 +90,7 @@ export class Live {
       if (ws !== this.ws) return;
       this.ws = null;
       this.stopHeartbeat();
+      this.handlers.onClose();
       if (e.code === 4401) {
         // The session ended (logout elsewhere, revoked, expired): no point retrying.
         this.stopped = true;
@@ -124,15 +107,11 @@ export class Live {
 
   dispatch(msg) {
     const h = this.handlers;
-    if (msg.type === 'event') {
-      if (msg.project_id === this.projectId) h.onEvent(msg);
-    } else if (msg.type === 'subscribed') {
-      if (msg.project_id === this.projectId) h.onSubscribed(msg);
-    } else if (msg.type === 'resync_required') {
-      if (msg.project_id === this.projectId) h.onResync(msg);
-    } else if (msg.type === 'error') {
+    if (msg.type === 'error') {
       if (msg.code === 'too_many_connections') this.retryAfterMs = (msg.retry_after || 30) * 1000;
       h.onError(msg);
+    } else if (msg.type !== 'pong') {
+      h.onMessage(msg);
     }
   }
 
@@ -169,6 +148,7 @@ export class Live {
     const ws = this.ws;
     this.ws = null;
     if (ws) {
+      this.handlers.onClose();
       ws.onopen = ws.onmessage = ws.onclose = null;
       try {
         ws.close(1000);

@@ -103,12 +103,12 @@ export function saveProject(project) {
   persist([['put', 'projects', project]]);
 }
 
-/** The whole project list: projects no longer in it are forgotten with their rows. */
+/** Rows from GET /projects. Which projects we have is the sync's business (a list read
+ * just before a join must not drop the project the sync has just added). */
 export function saveProjects(projects) {
-  const ids = new Set(projects.map((p) => p.id));
   const ops = [];
-  for (const id of replica.projects.keys()) if (!ids.has(id)) ops.push(...forgetOps(id));
   for (const project of projects) {
+    if (!replica.projects.has(project.id)) continue;
     replica.projects.set(project.id, project);
     ops.push(['put', 'projects', project]);
   }
@@ -137,30 +137,6 @@ export function saveSeq(projectId, seq) {
 export function saveCursor(cursor) {
   replica.cursor = cursor;
   persist([['put', 'meta', { key: 'cursor', value: cursor }]]);
-}
-
-/** One project as a whole (its rows replaced), followed from `seq` on. */
-export function saveSnapshot(projectId, { project, tasks, members, labels }, seq) {
-  const ops = [];
-  for (const task of tasksOf(projectId)) {
-    replica.tasks.delete(task.id);
-    ops.push(['delete', 'tasks', task.id]);
-  }
-  for (const task of tasks) {
-    replica.tasks.set(task.id, task);
-    ops.push(['put', 'tasks', task]);
-  }
-  replica.projects.set(projectId, project);
-  replica.members.set(projectId, members);
-  replica.labels.set(projectId, labels);
-  replica.seqs.set(projectId, seq);
-  ops.push(
-    ['put', 'projects', project],
-    ['put', 'members', { project_id: projectId, members }],
-    ['put', 'labels', { project_id: projectId, labels }],
-    seqsOp(),
-  );
-  persist(ops);
 }
 
 /** Everything at once (a /sync bootstrap): rows and cursor replaced in one transaction. */

@@ -1,14 +1,10 @@
-// The open project's state, and the rules for applying the event stream to it: in seq
-// order, each event once, a fresh snapshot when the server says we are too far behind.
-// The state comes from the replica (so a project opens at once, offline too) and every
-// change goes back into it; the tasks shown are the replica's with queued writes on top.
+// The open project's state, read from the replica (so a project opens at once, offline
+// too) and following it as the sync changes it; the tasks shown are the replica's with
+// the queued writes on top.
 
-import { api, isOwnEcho } from './api.js';
+import { api } from './api.js';
 import { between, newLocalId, overlay } from './outbox.js';
-import {
-  forgetProject, removeTask, replica, saveLabels, saveMembers, saveProject, saveSeq, saveSnapshot,
-  saveTask, tasksOf,
-} from './replica.js';
+import { removeTask, replica, saveProject, saveTask, tasksOf } from './replica.js';
 
 export const store = {
   me: null,
@@ -17,7 +13,6 @@ export const store = {
   tasks: new Map(),
   members: [],
   labels: [],
-  lastSeq: null, // last event applied (null: no snapshot yet)
   matching: null, // ids of the tasks the board's filters select (null: no filter)
   listeners: new Set(),
 };
@@ -92,10 +87,10 @@ export function placeFor(taskId, status, body = {}) {
   return between(i > 0 ? column[i - 1].position : null, i < column.length ? column[i].position : null);
 }
 
-/** The projects as last listed (created first), for a start before the server answers. */
+/** The replica's projects, newest first like GET /projects, before the server answers. */
 export function cachedProjects() {
   return [...replica.projects.values()].sort((a, b) =>
-    a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.id < b.id ? -1 : 1);
+    a.created_at > b.created_at ? -1 : a.created_at < b.created_at ? 1 : a.id > b.id ? -1 : 1);
 }
 
 export function memberName(userId) {
@@ -108,11 +103,10 @@ export function openProject(project) {
   store.project = replica.projects.get(id) || project;
   store.members = replica.members.get(id) || [];
   store.labels = replica.labels.get(id) || [];
-  // Known locally: resume the stream after what we have instead of a snapshot.
-  store.lastSeq = replica.seqs.has(id) ? replica.seqs.get(id) : null;
   store.matching = null;
   refreshTasks();
   changed('project');
+  if (!replica.projects.has(id)) verifyProject(id);
 }
 
 export function closeProject() {
@@ -123,157 +117,41 @@ export function closeProject() {
   changed('project');
 }
 
-async function loadSnapshot(projectId, seq) {
-  const [project, tasks, members, labels] = await Promise.all([
-    api.project(projectId),
-    api.tasks(projectId),
-    api.members(projectId),
-    api.labels(projectId),
-  ]);
+/** A project opened by its address that the replica does not have (yet): ask the server. */
+async function verifyProject(projectId) {
+  try {
+    const project = await api.project(projectId);
+    if (!replica.projects.has(projectId)) saveProject(project);
+    replicaChanged(projectId, 'project');
+  } catch (error) {
+    if (error.status === 404 || error.status === 403) {
+      replicaChanged(projectId, 'gone', { reason: 'This project is no longer available to you.' });
+    }
+  }
+}
+
+/**
+ * The replica changed for `projectId` (sync.js); what: 'project' | 'tasks' | 'members' |
+ * 'labels' | 'comments' | 'gone'. The open project's view follows, then its listeners.
+ */
+export function replicaChanged(projectId, what, info = {}) {
   if (!store.project || store.project.id !== projectId) return;
-  saveSnapshot(projectId, { project, tasks, members, labels }, seq);
-  store.project = project;
-  store.members = members;
-  store.labels = labels;
-  store.lastSeq = seq;
-  refreshTasks();
-  changed('project');
-}
-
-function gone(projectId, reason) {
-  forgetProject(projectId);
-  closeProject();
-  changed('gone', { reason });
-}
-
-// Every stream message is handled on one chain, one at a time, in arrival order: a
-// snapshot being loaded holds back the events behind it instead of racing them.
-let chain = Promise.resolve();
-let waitingForResume = false; // after a gap: ignore the rest until we have resubscribed
-
-function enqueue(fn) {
-  chain = chain.then(fn).catch((error) => console.error(error));
-  return chain;
-}
-
-/** `subscribed`: the first one for this project starts from a snapshot taken after it. */
-export function onSubscribed(msg, live) {
-  return enqueue(async () => {
-    waitingForResume = false;
-    if (store.lastSeq === null) await snapshot(msg.seq, live, false);
-  });
-}
-
-/** `resync_required`: we are older than the retained log; snapshot, then follow from seq. */
-export function onResync(msg, live) {
-  return enqueue(() => snapshot(msg.seq, live, true));
-}
-
-export function onEvent(msg, live) {
-  return enqueue(() => handleEvent(msg, live));
-}
-
-async function snapshot(seq, live, resubscribe) {
-  const projectId = store.project && store.project.id;
-  if (!projectId) return;
-  try {
-    await loadSnapshot(projectId, seq);
-  } catch (error) {
-    if (error.status === 404 || error.status === 403) {
-      gone(projectId, 'This project is no longer available to you.');
-    } else {
-      waitingForResume = true;
-      live.restart();
-    }
+  if (what === 'gone') {
+    closeProject();
+    changed('gone', info);
     return;
   }
-  if (resubscribe) live.subscribe();
-}
-
-async function handleEvent(msg, live) {
-  if (!store.project || msg.project_id !== store.project.id) return;
-  if (store.lastSeq === null || waitingForResume) return; // the snapshot/replay covers it
-  if (msg.seq <= store.lastSeq) return; // already applied (replay overlap)
-  if (msg.seq !== store.lastSeq + 1) {
-    // A gap should never happen; resume from what we have rather than skip anything.
-    waitingForResume = true;
-    live.restart();
-    return;
-  }
-  store.lastSeq = msg.seq;
-  saveSeq(msg.project_id, msg.seq);
-  const own = isOwnEcho(msg.request_id);
-  await apply(msg, !own);
-}
-
-async function apply(msg, remote) {
-  const data = msg.data || {};
-  const projectId = store.project.id;
-  switch (msg.name) {
-    case 'task.created':
-    case 'task.updated':
-    case 'task.moved':
-      if (putTask(data)) changed('tasks', { taskId: data.id, remote, name: msg.name });
-      break;
-    case 'task.deleted':
-      dropTask(data.id);
-      changed('tasks', { taskId: data.id, remote, deleted: true, name: msg.name });
-      break;
-    case 'label.created':
-    case 'label.updated':
-    case 'label.deleted':
-      store.labels = await api.labels(projectId);
-      saveLabels(projectId, store.labels);
-      refreshTaskLabels(projectId);
-      changed('labels');
-      changed('tasks', {});
-      break;
-    case 'member.added':
-    case 'member.updated':
-    case 'member.removed':
-    case 'project.updated':
-      await refreshMembership(projectId);
-      break;
-    case 'project.deleted':
-      gone(projectId, 'This project was deleted.');
-      break;
-    case 'comment.created':
-    case 'comment.updated':
-    case 'comment.deleted':
-      changed('comments', { taskId: data.task_id, remote });
-      break;
-    default:
-      break;
-  }
-}
-
-function refreshTaskLabels(projectId) {
-  const byId = new Map(store.labels.map((l) => [l.id, l]));
-  for (const task of tasksOf(projectId)) {
-    saveTask({
-      ...task,
-      labels: task.labels
-        .filter((l) => byId.has(l.id))
-        .map((l) => ({ id: l.id, name: byId.get(l.id).name, color: byId.get(l.id).color })),
-    });
-  }
+  const project = replica.projects.get(projectId);
+  const roleChanged = !!project && project.role !== store.project.role;
+  if (project) store.project = project;
+  store.members = replica.members.get(projectId) || [];
+  store.labels = replica.labels.get(projectId) || [];
   refreshTasks();
-}
-
-async function refreshMembership(projectId) {
-  try {
-    const [project, members] = await Promise.all([api.project(projectId), api.members(projectId)]);
-    if (!store.project || store.project.id !== projectId) return;
-    const roleChanged = project.role !== store.project.role;
-    store.project = project;
-    store.members = members;
-    saveProject(project);
-    saveMembers(projectId, members);
-    changed('members');
-    changed('role', { roleChanged });
-  } catch (error) {
-    if (error.status === 404 || error.status === 403) {
-      gone(projectId, 'You are no longer a member of this project.');
-    }
+  if (what === 'labels') {
+    changed('labels');
+    changed('tasks', {});
+  } else {
+    changed(what, info);
   }
+  if (roleChanged && what !== 'project') changed('role', { roleChanged });
 }

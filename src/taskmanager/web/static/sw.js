@@ -9,7 +9,7 @@ const CACHE = 'taskmanager-board-v1';
 const SHELL = [
   '/', '/styles.css', '/app.js', '/account.js', '/api.js', '/board.js', '/conflicts.js',
   '/depth.js', '/dom.js', '/filters.js', '/live.js', '/localdb.js', '/mywork.js',
-  '/outbox.js', '/panels.js', '/replica.js', '/store.js', '/task-dialog.js',
+  '/outbox.js', '/panels.js', '/replica.js', '/store.js', '/sync.js', '/task-dialog.js',
 ];
 
 self.addEventListener('install', (event) => {
