@@ -44,10 +44,15 @@ export class Live {
     this.handlers.onState(state);
   }
 
-  /** Something is wrong (a failed catch-up): a new connection, from the stored cursor. */
-  restart() {
+  /** Caught up and subscribed: the next drop starts the backoff from the beginning. */
+  settled() {
+    this.attempts = 0;
+  }
+
+  /** The catch-up failed: a new connection after the backoff, from the stored cursor. */
+  retryLater() {
     this.drop();
-    this.connect();
+    this.schedule(null);
   }
 
   send(message) {
@@ -70,7 +75,7 @@ export class Live {
     this.ws = ws;
     ws.onopen = () => {
       if (ws !== this.ws) return;
-      this.attempts = 0;
+      // attempts is reset by settled(): an open socket whose catch-up fails still backs off.
       this.setState('live');
       this.heartbeat();
       this.handlers.onOpen();

@@ -34,13 +34,13 @@ export function connected(live) {
     try {
       await pull(mine);
     } catch (error) {
-      if (error.status !== 401) live.restart(); // offline again, or the server failed
+      if (error.status !== 401) live.retryLater(); // offline again, or the server failed
       return;
     } finally {
       hooks.syncing(false);
     }
     if (mine !== generation) return;
-    live.send({ type: 'subscribe_all', ...(replica.cursor ? { cursor: replica.cursor } : {}) });
+    if (live.send({ type: 'subscribe_all', ...(replica.cursor ? { cursor: replica.cursor } : {}) })) live.settled();
   });
 }
 
