@@ -48,16 +48,16 @@ class Replica:
     def apply_snapshot(self, snapshot: dict[str, Any] | None) -> None:
         if not snapshot:
             return
-        for row in snapshot["projects"]:
+        for row in snapshot.get("projects", ()):
             self.projects[row["id"]] = {k: row[k] for k in PROJECT_FIELDS}
             self.members.setdefault(row["id"], {})
             self.labels.setdefault(row["id"], {})
             self.tasks.setdefault(row["id"], {})
-        for row in snapshot["members"]:
+        for row in snapshot.get("members", ()):
             self.members.setdefault(row["project_id"], {})[row["user"]["id"]] = row["role"]
-        for row in snapshot["labels"]:
+        for row in snapshot.get("labels", ()):
             self.labels.setdefault(row["project_id"], {})[row["id"]] = row
-        for row in snapshot["tasks"]:
+        for row in snapshot.get("tasks", ()):
             self.tasks.setdefault(row["project_id"], {})[row["id"]] = _task(row)
 
     def apply_event(self, event: dict[str, Any]) -> None:
@@ -92,6 +92,22 @@ class Replica:
                 tasks.pop(data["id"], None)
             else:
                 tasks[data["id"]] = _task(data)
+
+    def apply_frame(self, frame: dict[str, Any]) -> None:
+        """A WebSocket message of `subscribe_all`."""
+        kind = frame["type"]
+        assert kind != "error", frame
+        if kind == "event":
+            self.apply_event(frame)
+        elif kind == "project_added":
+            self.drop(frame["project_id"])
+            self.last_seq[frame["project_id"]] = frame["seq"]
+        elif kind == "snapshot":
+            self.apply_snapshot(frame)
+        elif kind == "project_removed":
+            self.drop(frame["project_id"])
+        elif kind == "cursor":
+            self.cursor = frame["cursor"]
 
     def state(self) -> dict[str, Any]:
         return {

@@ -22,6 +22,7 @@ from taskmanager.auth.revocation import REVOCATION_CHANNEL
 from taskmanager.events.service import event_to_message, read_events
 from taskmanager.membership.models import Project
 from taskmanager.observability.metrics import EVENTS_RECEIVED, EVENTS_REPLAYED, REDIS_ERRORS
+from taskmanager.realtime.all_projects import AllProjects
 from taskmanager.realtime.connection import (
     CLOSE_GOING_AWAY,
     CLOSE_UNAUTHORIZED,
@@ -54,6 +55,7 @@ class Hub:
         self.pubsub_redis = pubsub_redis
         self.registry = Registry()
         self.watchdog = Watchdog(resources, self.registry, catch_up=self.start_catch_up)
+        self.all_projects = AllProjects(self)
         self._tasks: list[asyncio.Task[None]] = []
         self._listening = asyncio.Event()
 
@@ -62,6 +64,7 @@ class Hub:
         self._tasks = [
             asyncio.create_task(self._listen(), name="realtime-listen"),
             asyncio.create_task(self.watchdog.run(), name="realtime-watchdog"),
+            asyncio.create_task(self.all_projects.run(), name="realtime-all-projects"),
         ]
         # Not required for correctness (the watchdog catches up), but lets the first
         # events after start-up arrive through pub/sub rather than a second later.
@@ -93,6 +96,7 @@ class Hub:
 
     def unregister(self, connection: Connection) -> None:
         """Idempotent: a transport may call it from its close hook and again on exit."""
+        self.all_projects.forget(connection)
         self.registry.remove(connection)
 
     def drop(self, sub: Subscription) -> None:
@@ -227,6 +231,7 @@ class Hub:
                 delivered[kind] = delivered.get(kind, 0) + 1
         for kind, amount in delivered.items():
             count_delivered(kind, amount)
+        self.all_projects.seen(event)
 
     def _revoke(self, message: dict[str, list[str]]) -> None:
         sessions = message.get("sessions", [])
