@@ -28,8 +28,14 @@ export function renderBoard() {
     return;
   }
   const focusKey = document.activeElement && document.activeElement.dataset.focus;
+  // A title half typed into a quick-add field survives a live update re-rendering the board.
+  const typed = $$('.quick-add input', board).filter((i) => i.value).map((i) => [i.dataset.focus, i.value]);
   const editable = canEdit();
   board.replaceChildren(...STATUSES.map(([status, title]) => column(status, title, editable)));
+  for (const [key, value] of typed) {
+    const input = $(`[data-focus="${CSS.escape(key)}"]`, board);
+    if (input) input.value = value;
+  }
   if (focusKey) {
     const again = $(`[data-focus="${CSS.escape(focusKey)}"]`, board);
     if (again) again.focus();

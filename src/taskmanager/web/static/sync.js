@@ -235,7 +235,7 @@ function frame(msg) {
     case 'snapshot':
       addRows(msg, msg.project_id);
       if (msg.projects) hooks.projectsChanged();
-      hooks.changed(msg.project_id, 'project');
+      hooks.changed(msg.project_id, msg.projects ? 'project' : msg.members ? 'members' : msg.labels ? 'labels' : 'tasks');
       break;
     case 'project_removed':
       gone(msg.project_id);
