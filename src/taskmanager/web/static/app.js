@@ -127,9 +127,16 @@ let confirmed = false; // the server said who we are (not just the last user of 
 
 /** Show the board of `user` from the replica, before (or without) any network answer. */
 async function startFromReplica(user) {
-  if (replica.userId && replica.userId !== user.id) await wipeReplica();
+  if (replica.userId && replica.userId !== user.id) {
+    // Someone else than the browser's last user: nothing of theirs stays on screen.
+    await wipeReplica();
+    S.closeProject();
+    store.projects = [];
+    store.me = null;
+  }
   if (!store.me) store.me = user;
   await openReplica(user.id);
+  if (replica.userId !== user.id) return; // the server named someone else meanwhile
   $('#user-name').textContent = user.display_name;
   $('#logout').hidden = false;
   $('#auth-view').hidden = true;
@@ -142,8 +149,8 @@ async function startFromReplica(user) {
 
 async function signedIn(user) {
   confirmed = true;
-  rememberUser(user);
   await startFromReplica(user);
+  rememberUser(user);
   store.me = user;
   $('#user-name').textContent = user.display_name;
   dropLocal(user.id); // whoever used this browser before: their data goes
