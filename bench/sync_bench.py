@@ -152,7 +152,7 @@ async def sync_scenarios(cfg: Config, service: Server) -> dict[str, Any]:
     for run in http_catch_ups:
         assert run["events"] == cfg.sync_missed, run
     boot = bootstraps[0]
-    out = {
+    out: dict[str, Any] = {
         "projects": cfg.sync_projects,
         "tasks": cfg.sync_tasks,
         "missed_events": cfg.sync_missed,
