@@ -35,7 +35,7 @@ def test_bench_smoke(tmp_path: Path) -> None:
         env={**os.environ, "BENCH_REDIS_URL": REDIS_URL},
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=240,  # the sync scenarios add a bootstrap and a catch-up
     )
     assert run.returncode == 0, run.stderr[-4000:]
     results = json.loads((tmp_path / "results.json").read_text())
