@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -15,10 +16,14 @@ class Stream:
         self.replica = replica
         self.frames: list[dict[str, Any]] = []
 
-    async def start(self, cursor: str | None = None) -> dict[str, Any]:
+    async def start(self, cursor: str | None = None, *, exact: bool = False) -> dict[str, Any]:
+        """subscribe_all from `cursor`; `exact`: with the replica's seqs as `after`, so
+        nothing it applied after that cursor frame comes again."""
         message: dict[str, Any] = {"type": "subscribe_all"}
         if cursor is not None:
             message["cursor"] = cursor
+        if exact:
+            message["after"] = dict(self.replica.last_seq)
         await self.ws.send(message)
         return await self.until(lambda frame: frame["type"] == "subscribed_all")
 
@@ -36,6 +41,12 @@ class Stream:
             frame = await self.next(timeout)
             if done(frame):
                 return frame
+
+    async def drain(self, seconds: float) -> None:
+        """Apply whatever arrives within `seconds` (a client busy elsewhere meanwhile)."""
+        with contextlib.suppress(TimeoutError):
+            while True:
+                await self.next(seconds)
 
     async def settle(self, expected: dict[str, Any], timeout: float = 15.0) -> None:
         """Until the replica equals `expected` and a cursor frame has confirmed it."""

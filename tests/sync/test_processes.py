@@ -34,7 +34,8 @@ pytestmark = [
 SECRET = "sync-process-tests-" + "k" * 32
 
 
-async def _verify(database_url: str, email: str) -> None:
+async def verify_in(database_url: str, email: str) -> None:
+    """Mark an address verified in a process server's database (the mailed link's work)."""
     conn = await asyncpg.connect(database_url)
     try:
         await conn.execute("UPDATE users SET email_verified = true WHERE email = $1", email)
@@ -47,7 +48,7 @@ async def _join(database_url: str, owner: ApiClient, pid: str, member: ApiClient
         f"{API}/projects/{pid}/invitations", json={"email": member.email, "role": "member"}
     )
     assert response.status_code == 201, response.text
-    await _verify(database_url, member.email)
+    await verify_in(database_url, member.email)
     accepted = await member.post(
         f"{API}/invitations/accept", json={"invitation_id": response.json()["id"]}
     )

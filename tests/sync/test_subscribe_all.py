@@ -139,6 +139,14 @@ async def test_bad_cursors_are_refused_and_the_socket_stays(
             await ws.send({"type": "subscribe_all", "cursor": cursor})
             reply = await ws.recv()
             assert reply["type"] == "error" and reply["code"] == "bad_request", reply
+        mine = Replica()
+        await sync_all(mallory, mine)
+        for after in ([1], {"not-a-uuid": 1}, {str(uuid.uuid4()): -1}, {str(uuid.uuid4()): True}):
+            await ws.send({"type": "subscribe_all", "cursor": mine.cursor, "after": after})
+            reply = await ws.recv()
+            assert reply["type"] == "error" and reply["code"] == "bad_request", reply
+        await ws.send({"type": "subscribe_all", "after": {}})
+        assert (await ws.recv())["code"] == "bad_request"
         bootstrap = (await alice.get(f"{API}/sync", params={"limit": 1})).json()
         assert bootstrap["has_more"]
         await ws.send({"type": "ping"})

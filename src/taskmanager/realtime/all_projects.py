@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskmanager.db import utcnow
 from taskmanager.errors import AppError
+from taskmanager.events.schemas import MAX_SEQ
 from taskmanager.membership.models import Membership, Project
 from taskmanager.realtime.connection import Connection, LiveEvent, Subscription
 from taskmanager.sync import cursor as cursors
@@ -328,7 +329,7 @@ class AllProjects:
 
 
 async def handle_subscribe_all(message: dict[str, Any], connection: Connection, hub: Hub) -> None:
-    """`{"type": "subscribe_all", "cursor"?}` from a client."""
+    """`{"type": "subscribe_all", "cursor"?, "after"?}` from a client."""
     text = message.get("cursor")
     position = None
     if text is not None:
@@ -346,7 +347,38 @@ async def handle_subscribe_all(message: dict[str, Any], connection: Connection, 
                 )
             )
             return
+        after = _after(message.get("after"))
+        if after is None:
+            connection.send_control(
+                _bad_request("after must map project ids to the last seq you applied.")
+            )
+            return
+        # Only forward, and only for projects the signed cursor has: nothing is gained by
+        # lying (visibility is checked anyway), and an exact resume repeats no event.
+        for project_id, seq in after.items():
+            if seq > position.seqs.get(project_id, seq):
+                position.seqs[project_id] = seq
+    elif "after" in message:
+        connection.send_control(_bad_request("after needs a cursor."))
+        return
     await hub.all_projects.subscribe(connection, position)
+
+
+def _after(value: Any) -> dict[uuid.UUID, int] | None:
+    """`{"<project id>": seq}` (absent: empty); None if malformed."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or len(value) > cursors.MAX_CURSOR_CHARS:
+        return None
+    parsed: dict[uuid.UUID, int] = {}
+    for key, seq in value.items():
+        if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= MAX_SEQ:
+            return None
+        try:
+            parsed[uuid.UUID(key)] = seq
+        except ValueError:
+            return None
+    return parsed
 
 
 def _bad_request(text: str) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 One call costs a fixed number of statements however many projects the caller has: one for
 the visible projects (with their latest seq and when the caller joined), the snapshot
 phases it reaches (one each), and one for the events of every project that is behind,
-joined to a VALUES list of (project, seq) pairs and bounded by `limit`.
+joined to a VALUES list of (project, after seq, up to seq) ranges that add up to `limit`.
 """
 
 from __future__ import annotations
@@ -115,12 +115,22 @@ async def sync(
             seqs.update(snap.seqs)
         else:
             page.cursor.snapshot = snap
-    behind = {p: s for p, s in seqs.items() if s < visible[p].seq}
-    if behind and budget > 0:
-        targets = {p: visible[p].seq for p in behind}
-        page.has_more = await _events_page(session, behind, targets, seqs, page, budget)
-    elif behind:
-        page.has_more = True
+    # Seqs are gap-free, so how many events each project owes is known before reading:
+    # the page takes exact seq ranges, project by project, until `limit` is reached.
+    ranges: list[tuple[uuid.UUID, int, int]] = []
+    for project_id, seq in sorted(seqs.items()):
+        latest = visible[project_id].seq
+        if seq < latest:
+            if budget == 0:
+                page.has_more = True
+                break
+            take = min(latest - seq, budget)
+            ranges.append((project_id, seq, seq + take))
+            budget -= take
+            if seq + take < latest:
+                page.has_more = True
+    if ranges:
+        await _events_page(session, ranges, seqs, page)
     page.has_more = page.has_more or page.cursor.snapshot is not None or bool(fresh)
     return page
 
@@ -151,23 +161,24 @@ async def _snapshot_page(
 
 async def _events_page(
     session: AsyncSession,
-    behind: dict[uuid.UUID, int],
-    targets: dict[uuid.UUID, int],
+    ranges: list[tuple[uuid.UUID, int, int]],
     seqs: dict[uuid.UUID, int],
     page: SyncPage,
-    budget: int,
-) -> bool:
-    """Events after each behind project's seq (up to at least its `targets` seq), in
-    (project, seq) order, into `page` and `seqs`; True if more remain.
+) -> None:
+    """The events of each (project, after, upto) range, in (project, seq) order, into `page`
+    and `seqs`: one statement, exactly the rows asked for (index range scans).
 
-    Each project's first event must directly follow the cursor's seq: anything else means
-    the log was pruned past it (checked on the rows themselves, so a prune racing this read
-    cannot open a gap).
+    A range that does not come back whole was pruned (or the project deleted meanwhile):
+    the cursor cannot be continued. Checked on the rows themselves, so a prune racing this
+    read cannot open a gap.
     """
-    after = values(
-        column("project_id", Uuid()), column("after_seq", BigInteger()), name="after"
-    ).data(sorted(behind.items()))
-    after_cte = after.cte("after")
+    wanted = values(
+        column("project_id", Uuid()),
+        column("after_seq", BigInteger()),
+        column("upto_seq", BigInteger()),
+        name="wanted",
+    ).data(ranges)
+    wanted_cte = wanted.cte("wanted")
     stmt = (
         select(
             Event.project_id,
@@ -179,14 +190,16 @@ async def _events_page(
             Event.data,
         )
         .join(
-            after_cte,
-            and_(Event.project_id == after_cte.c.project_id, Event.seq > after_cte.c.after_seq),
+            wanted_cte,
+            and_(
+                Event.project_id == wanted_cte.c.project_id,
+                Event.seq > wanted_cte.c.after_seq,
+                Event.seq <= wanted_cte.c.upto_seq,
+            ),
         )
         .order_by(Event.project_id, Event.seq)
-        .limit(budget + 1)
     )
-    rows = list((await session.execute(stmt)).all())
-    for project_id, seq, name, actor_id, request_id, at, data in rows[:budget]:
+    for project_id, seq, name, actor_id, request_id, at, data in await session.execute(stmt):
         if seq != seqs[project_id] + 1:
             raise ResyncRequired()
         seqs[project_id] = seq
@@ -202,7 +215,5 @@ async def _events_page(
                 "data": data,
             }
         )
-    more = len(rows) > budget
-    if not more and any(seqs[p] < latest for p, latest in targets.items()):
-        raise ResyncRequired()  # a project's missing events were pruned entirely
-    return more
+    if any(seqs[project_id] != upto for project_id, _, upto in ranges):
+        raise ResyncRequired()
