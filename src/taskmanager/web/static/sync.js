@@ -40,7 +40,13 @@ export function connected(live) {
       hooks.syncing(false);
     }
     if (mine !== generation) return;
-    if (live.send({ type: 'subscribe_all', ...(replica.cursor ? { cursor: replica.cursor } : {}) })) live.settled();
+    const message = { type: 'subscribe_all' };
+    if (replica.cursor) {
+      message.cursor = replica.cursor;
+      // The events applied since that cursor came: not sent again.
+      if (replica.seqs.size) message.after = Object.fromEntries(replica.seqs);
+    }
+    if (live.send(message)) live.settled();
   });
 }
 
