@@ -26,7 +26,6 @@ function done(request) {
 class IdbStore {
   constructor(db) {
     this.db = db;
-    this.durable = true;
   }
 
   async all(store) {
@@ -58,7 +57,6 @@ class IdbStore {
 
 class MemoryStore {
   constructor() {
-    this.durable = false;
     this.data = Object.fromEntries(Object.keys(STORES).map((name) => [name, new Map()]));
   }
 

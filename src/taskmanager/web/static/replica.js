@@ -75,11 +75,6 @@ export function closeReplica() {
   reset();
 }
 
-/** Whether the replica survives a reload (false: memory only). */
-export function isDurable() {
-  return !!replica.local && replica.local.durable;
-}
-
 export function tasksOf(projectId) {
   return [...replica.tasks.values()].filter((t) => t.project_id === projectId);
 }

@@ -4,7 +4,7 @@
 
 import { api } from './api.js';
 import { between, newLocalId, overlay } from './outbox.js';
-import { removeTask, replica, saveProject, saveTask, tasksOf } from './replica.js';
+import { replica, saveProject, saveTask, tasksOf } from './replica.js';
 
 export const store = {
   me: null,
@@ -51,11 +51,6 @@ export function putTask(task) {
   if (!saveTask(task)) return false;
   refreshTasks();
   return true;
-}
-
-export function dropTask(taskId) {
-  removeTask(taskId);
-  refreshTasks();
 }
 
 /** Recompute the open project's tasks: the replica's, with the queued writes over them. */
