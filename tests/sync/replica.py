@@ -30,9 +30,18 @@ class Replica:
     last_seq: dict[str, int] = field(default_factory=dict)
     seen: set[tuple[str, int]] = field(default_factory=set)
     cursor: str | None = None
+    # subscribe_all's `after`: the last seq applied per project since `cursor` was given.
+    after: dict[str, int] = field(default_factory=dict)
 
     def drop(self, pid: str) -> None:
-        for table in (self.projects, self.members, self.labels, self.tasks, self.last_seq):
+        for table in (
+            self.projects,
+            self.members,
+            self.labels,
+            self.tasks,
+            self.last_seq,
+            self.after,
+        ):
             table.pop(pid, None)
 
     def apply_page(self, page: dict[str, Any]) -> None:
@@ -44,6 +53,7 @@ class Replica:
         for event in page["events"]:
             self.apply_event(event)
         self.cursor = page["cursor"]
+        self.after.clear()
 
     def apply_snapshot(self, snapshot: dict[str, Any] | None) -> None:
         if not snapshot:
@@ -67,6 +77,7 @@ class Replica:
         last = self.last_seq.get(pid)
         assert last is None or seq == last + 1, f"{pid}: seq {seq} after {last}"
         self.last_seq[pid] = seq
+        self.after[pid] = seq
         name, data = event["name"], event["data"]
         kind, _, action = name.partition(".")
         if kind == "project":
@@ -100,7 +111,9 @@ class Replica:
         if kind == "event":
             self.apply_event(frame)
         elif kind == "project_added":
+            # Not resumable from until a cursor covers its whole snapshot.
             self.drop(frame["project_id"])
+            self.after.pop(frame["project_id"], None)
             self.last_seq[frame["project_id"]] = frame["seq"]
         elif kind == "snapshot":
             self.apply_snapshot(frame)
@@ -108,6 +121,7 @@ class Replica:
             self.drop(frame["project_id"])
         elif kind == "cursor":
             self.cursor = frame["cursor"]
+            self.after.clear()
 
     def state(self) -> dict[str, Any]:
         return {
