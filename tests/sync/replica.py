@@ -51,9 +51,17 @@ class Replica:
             self.drop(pid)
         self.apply_snapshot(page.get("snapshot"))
         for event in page["events"]:
+            pid, seq = event["project_id"], event["seq"]
+            applied = self.after.get(pid)
+            if applied is not None and seq <= applied:
+                # Applied from the socket after its last cursor frame: /sync (which has
+                # no `after`) repeats it, and the client skips it by seq.
+                if seq == applied:
+                    del self.after[pid]  # the new cursor covers it
+                continue
             self.apply_event(event)
+            self.after.pop(pid, None)
         self.cursor = page["cursor"]
-        self.after.clear()
 
     def apply_snapshot(self, snapshot: dict[str, Any] | None) -> None:
         if not snapshot:
