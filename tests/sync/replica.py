@@ -30,9 +30,18 @@ class Replica:
     last_seq: dict[str, int] = field(default_factory=dict)
     seen: set[tuple[str, int]] = field(default_factory=set)
     cursor: str | None = None
+    # subscribe_all's `after`: the last seq applied per project since `cursor` was given.
+    after: dict[str, int] = field(default_factory=dict)
 
     def drop(self, pid: str) -> None:
-        for table in (self.projects, self.members, self.labels, self.tasks, self.last_seq):
+        for table in (
+            self.projects,
+            self.members,
+            self.labels,
+            self.tasks,
+            self.last_seq,
+            self.after,
+        ):
             table.pop(pid, None)
 
     def apply_page(self, page: dict[str, Any]) -> None:
@@ -42,7 +51,16 @@ class Replica:
             self.drop(pid)
         self.apply_snapshot(page.get("snapshot"))
         for event in page["events"]:
+            pid, seq = event["project_id"], event["seq"]
+            applied = self.after.get(pid)
+            if applied is not None and seq <= applied:
+                # Applied from the socket after its last cursor frame: /sync (which has
+                # no `after`) repeats it, and the client skips it by seq.
+                if seq == applied:
+                    del self.after[pid]  # the new cursor covers it
+                continue
             self.apply_event(event)
+            self.after.pop(pid, None)
         self.cursor = page["cursor"]
 
     def apply_snapshot(self, snapshot: dict[str, Any] | None) -> None:
@@ -67,6 +85,7 @@ class Replica:
         last = self.last_seq.get(pid)
         assert last is None or seq == last + 1, f"{pid}: seq {seq} after {last}"
         self.last_seq[pid] = seq
+        self.after[pid] = seq
         name, data = event["name"], event["data"]
         kind, _, action = name.partition(".")
         if kind == "project":
@@ -100,7 +119,9 @@ class Replica:
         if kind == "event":
             self.apply_event(frame)
         elif kind == "project_added":
+            # Not resumable from until a cursor covers its whole snapshot.
             self.drop(frame["project_id"])
+            self.after.pop(frame["project_id"], None)
             self.last_seq[frame["project_id"]] = frame["seq"]
         elif kind == "snapshot":
             self.apply_snapshot(frame)
@@ -108,6 +129,7 @@ class Replica:
             self.drop(frame["project_id"])
         elif kind == "cursor":
             self.cursor = frame["cursor"]
+            self.after.clear()
 
     def state(self) -> dict[str, Any]:
         return {

@@ -23,7 +23,7 @@ class Stream:
         if cursor is not None:
             message["cursor"] = cursor
         if exact:
-            message["after"] = dict(self.replica.last_seq)
+            message["after"] = dict(self.replica.after)
         await self.ws.send(message)
         return await self.until(lambda frame: frame["type"] == "subscribed_all")
 
