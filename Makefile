@@ -47,8 +47,11 @@ test-postgres: $(STAMP) $(OIDC_PROVIDER) $(S3_SERVER)
 	TM_TEST_BACKEND=postgres $(BIN)/pytest $(ARGS)
 
 SOAK_SECONDS ?= 600
-soak: $(STAMP)  ## the fault-injection soak for SOAK_SECONDS (default 10 min; CI runs 60 s)
+SYNC_SOAK_EXAMPLES ?= 100
+SYNC_SOAK_STEPS ?= 120
+soak: $(STAMP)  ## the fault-injection soak for SOAK_SECONDS (default 10 min; CI runs 60 s), then SYNC_SOAK_EXAMPLES random sync runs
 	TM_TEST_BACKEND=postgres TM_SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/pytest tests/faults/test_soak.py -s $(ARGS)
+	TM_TEST_BACKEND=postgres TM_SYNC_SOAK_EXAMPLES=$(SYNC_SOAK_EXAMPLES) TM_SYNC_SOAK_STEPS=$(SYNC_SOAK_STEPS) $(BIN)/pytest tests/sync/test_property.py $(ARGS)
 
 FUZZ_EXAMPLES ?= 300
 fuzz: $(STAMP)  ## schemathesis, long random run: FUZZ_EXAMPLES per operation and mode, both backends

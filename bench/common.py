@@ -43,6 +43,10 @@ class Config:
     stall_healthy: int = 50
     stall_description: int = 20_000
     queue_size: int | None = None  # the service's default (256)
+    sync_projects: int = 50
+    sync_tasks: int = 10_000
+    sync_missed: int = 1000
+    sync_rounds: int = 3
 
     @classmethod
     def make(cls, smoke: bool) -> Config:
@@ -58,6 +62,10 @@ class Config:
                 stall_healthy=3,
                 stall_description=20_000,
                 queue_size=8,
+                sync_projects=5,
+                sync_tasks=200,
+                sync_missed=50,
+                sync_rounds=1,
             )
         return cls(smoke=False)
 

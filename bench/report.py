@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from common import log
+from sync_bench import sync_markdown
 
 # --- output ----------------------------------------------------------------------------------
 
@@ -191,6 +192,7 @@ def markdown(results: dict[str, Any]) -> str:
                 f"| {phase} | {p['events']} | {p['p50_ms']:.1f} | {p['p99_ms']:.1f} "
                 f"| {p['last_of_n_p99_ms']:.1f} | {p['missing_deliveries']} |"
             )
+    lines += sync_markdown(results.get("sync") or {})
     lines += ["", "## Targets (issue 12)", "", "| target | measured | met |", "|---|---|---|"]
     for t in results["targets"]:
         lines.append(f"| {t['target']} | {t['value']:.2f} | {'yes' if t['met'] else 'NO'} |")

@@ -45,6 +45,7 @@ from common import (
 )
 from profiling import run_profiles
 from report import machine, markdown, plots, targets
+from sync_bench import sync_scenarios
 from wrk import http_scenarios, seed
 
 from realtime import realtime
@@ -154,21 +155,32 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 log(
                     f"service on :{service.port}, floor on :{floor.port}; seeding {cfg.tasks} tasks"
                 )
-                sd = await seed(service.base, cfg.tasks, f"http://127.0.0.1:{rport}/hook")
+                # The HTTP and fan-out scenarios' project (barely needed by the sync ones).
+                sd = await seed(
+                    service.base,
+                    1 if args.sync_only else cfg.tasks,
+                    f"http://127.0.0.1:{rport}/hook",
+                )
                 if args.profile:
                     result["profile"] = run_profiles(cfg, sd, service, workdir, out_dir)
                     (out_dir / "profile.json").write_text(json.dumps(result, indent=1))
                     return result
                 result["http"] = (
                     []
-                    if args.realtime_only
+                    if args.realtime_only or args.sync_only
                     else http_scenarios(cfg, sd, service, floor, workdir, args.only)
                 )
                 floor.stop()
-                if args.http_only:
+                if args.http_only or args.sync_only:
                     result["realtime"] = {"fanout": [], "stall": None}
                 else:
                     result["realtime"] = await realtime(cfg, service, sd, workdir)
+                if not (args.http_only or args.realtime_only):
+                    try:
+                        result["sync"] = await sync_scenarios(cfg, service)
+                    except Exception as exc:
+                        log(f"sync scenarios failed: {exc!r}")
+                        result["sync"] = {"error": repr(exc)}
             finally:
                 service.stop()
                 floor.stop()
@@ -180,7 +192,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     result["elapsed_s"] = time.monotonic() - started
     (out_dir / "results.json").write_text(json.dumps(result, indent=1))
     (out_dir / "results.md").write_text(markdown(result))
-    if not (args.no_plots or cfg.smoke or args.realtime_only):
+    if not (args.no_plots or cfg.smoke or args.realtime_only or args.sync_only):
         result["plots"] = plots(result, out_dir)
     log(f"done in {result['elapsed_s']:.0f}s: {out_dir / 'results.md'}")
     return result
@@ -199,6 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", help="comma-separated HTTP scenarios (e.g. get_task)")
     parser.add_argument("--http-only", action="store_true", help="skip the real-time part")
     parser.add_argument("--realtime-only", action="store_true", help="skip the HTTP part")
+    parser.add_argument("--sync-only", action="store_true", help="only the sync scenarios")
     parser.add_argument("--no-plots", action="store_true")
     args = parser.parse_args(argv)
     asyncio.run(main_async(args))

@@ -167,6 +167,7 @@ def _include_routers(app: FastAPI) -> None:
     from taskmanager.realtime.sse import router as sse_router
     from taskmanager.realtime.user_stream import router as user_stream_router
     from taskmanager.realtime.websocket import router as websocket_router
+    from taskmanager.sync.router import router as sync_router
     from taskmanager.tasks.router import router as tasks_router
     from taskmanager.transfer.router import router as transfer_router
     from taskmanager.webhooks.router import router as webhooks_router
@@ -191,5 +192,6 @@ def _include_routers(app: FastAPI) -> None:
         notifications_router,
         notification_mail_router,
         webhooks_router,
+        sync_router,
     ):
         include_router(app, router, prefix=API_PREFIX)

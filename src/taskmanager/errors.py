@@ -69,6 +69,10 @@ class Conflict(AppError):
     status, title, code = 409, "Conflict", "conflict"
 
 
+class Gone(AppError):
+    status, title, code = 410, "Gone", "gone"
+
+
 class PreconditionFailed(AppError):
     status, title, code = 412, "Precondition Failed", "precondition_failed"
 
@@ -115,6 +119,7 @@ _STATUS_ERRORS: dict[int, type[AppError]] = {
         NotFound,
         MethodNotAllowed,
         Conflict,
+        Gone,
         PreconditionFailed,
         PayloadTooLarge,
         UnsupportedMediaType,

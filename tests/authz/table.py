@@ -413,6 +413,8 @@ MATRIX: dict[str, Row] = {
         expect(204, 204, 204, 403, 404), on_fresh("comments")
     ),
     "GET /api/v1/projects/{project_id}/events": Row(read(), fixed(P + "/events")),
+    # Every signed-in user syncs what they can see (an outsider: nothing of team A).
+    "GET /api/v1/sync": Row(any_user(200), fixed(API + "/sync")),
     "GET /api/v1/projects/{project_id}/stream": Row(read(), fixed(P + "/stream")),
     # -- notifications: only one's own; watching a task: any member who can see it --------
     "GET /api/v1/notifications": Row(any_user(200), fixed(API + "/notifications")),

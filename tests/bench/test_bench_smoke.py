@@ -35,7 +35,7 @@ def test_bench_smoke(tmp_path: Path) -> None:
         env={**os.environ, "BENCH_REDIS_URL": REDIS_URL},
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=240,  # the sync scenarios add a bootstrap and a catch-up
     )
     assert run.returncode == 0, run.stderr[-4000:]
     results = json.loads((tmp_path / "results.json").read_text())
@@ -56,5 +56,9 @@ def test_bench_smoke(tmp_path: Path) -> None:
     stall = results["realtime"]["stall"]
     assert stall["server_closed_stalled"], stall
     assert stall["after"]["missing_deliveries"] == 0, stall
+    sync = results["sync"]
+    assert sync["bootstrap"]["rows"] >= sync["tasks"], sync
+    assert sync["bootstrap"]["bytes"] > 0 and sync["bootstrap"]["ms"]["median"] > 0, sync
+    assert sync["catch_up_http"]["bytes"] > 0 and sync["catch_up_ws"]["frames"] > 0, sync
     assert (tmp_path / "results.md").read_text().startswith("# Benchmark results")
     assert {t["target"] for t in results["targets"]} >= {"GET task >= 0.5x floor"}

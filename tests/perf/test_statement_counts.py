@@ -38,6 +38,8 @@ EXPECTED: dict[str, dict[str, tuple[int, int, int]]] = {
         "create_assigned": (11, 4, 2),
         "comment_alone": (9, 3, 2),
         "comment_notifying": (11, 4, 2),
+        "sync_bootstrap": (9, 2, 1),  # + the tasks' labels and relations
+        "sync_delta": (3, 2, 1),
     },
     "postgres": {
         "get_task": (1, 2, 1),
@@ -49,6 +51,9 @@ EXPECTED: dict[str, dict[str, tuple[int, int, int]]] = {
         "create_assigned": (9, 4, 2),
         "comment_alone": (7, 3, 2),
         "comment_notifying": (9, 4, 2),
+        # visible projects, then one per phase (+ the projects' task counts)
+        "sync_bootstrap": (6, 2, 1),
+        "sync_delta": (2, 2, 1),  # visible projects, then every behind project's events
     },
 }
 
@@ -191,6 +196,39 @@ async def test_websocket_subscribe(board: Board) -> None:
             await _let_catch_up_run()
 
     await _measure(board, "ws_subscribe", send)
+
+
+async def test_sync_bootstrap(board: Board) -> None:
+    """A bootstrap page: one statement per snapshot phase, whatever the project count."""
+
+    async def send() -> None:
+        response = await board.client.get(f"{API}/sync", params={"limit": 1000})
+        assert response.status_code == 200, response.text
+        assert not response.json()["has_more"]
+
+    await _measure(board, "sync_bootstrap", send)
+
+
+async def test_sync_delta(board: Board) -> None:
+    """Events of 20 projects behind the cursor: one query for all of them, not one each."""
+    client = board.client
+    others = [(await create_project(client, f"Synced {i}"))["id"] for i in range(20)]
+    cursor = None
+    while True:
+        params = {"limit": 1000} | ({"cursor": cursor} if cursor else {})
+        page = (await client.get(f"{API}/sync", params=params)).json()
+        cursor = page["cursor"]
+        if not page["has_more"]:
+            break
+    for project_id in others:
+        await create_task(client, project_id, "Behind")
+
+    async def send() -> None:
+        response = await client.get(f"{API}/sync", params={"cursor": cursor})
+        assert response.status_code == 200, response.text
+        assert len(response.json()["events"]) == 20
+
+    await _measure(board, "sync_delta", send)
 
 
 async def _let_catch_up_run() -> None:

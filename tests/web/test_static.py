@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
+import taskmanager.web
 from tests.helpers import ApiClient
 
 PAGES = [
@@ -51,3 +55,19 @@ async def test_api_paths_keep_their_problem_responses(client: ApiClient) -> None
     assert wrong_method.status_code == 405
     assert wrong_method.headers["allow"] == "GET"
     assert (await client.get("/no-such-file.js")).status_code == 404
+
+
+def test_the_service_worker_caches_every_board_module() -> None:
+    """A module missing from sw.js's list would break the first reload offline."""
+    static = Path(taskmanager.web.__file__).parent / "static"
+    shell = set(re.findall(r"'(/[\w.-]*)'", (static / "sw.js").read_text()))
+    files = {f"/{p.name}" for p in static.iterdir() if p.suffix in {".js", ".css"}}
+    assert files - {"/sw.js"} <= shell
+    assert "/" in shell
+
+
+async def test_the_service_worker_is_served_at_the_root(client: ApiClient) -> None:
+    response = await client.get("/sw.js")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/javascript")
+    assert response.headers["cache-control"] == "no-cache"  # a new version is picked up

@@ -62,6 +62,7 @@ DESCRIPTIONS: dict[int, str] = {
     404: "Not found, or not visible to you",
     409: "Conflict (see `code`): e.g. `project_archived` (read-only project), or "
     "`idempotency_in_flight` (the first request with this Idempotency-Key still runs)",
+    410: "Gone: e.g. `resync_required` (a sync cursor older than the retained event log)",
     412: "If-Match does not match the current version; nothing changed",
     408: "The body did not arrive in full in time (REQUEST_BODY_TIMEOUT_SECONDS)",
     413: "Body too large (MAX_BODY_BYTES)",

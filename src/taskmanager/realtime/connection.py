@@ -69,6 +69,13 @@ class LiveEvent:
         )
 
 
+class SubscriptionEnds(Protocol):
+    """Told when one of a connection's subscriptions ends (realtime/all_projects.py)."""
+
+    def ended(self, sub: Subscription, code: str) -> bool:
+        """True if it has told the client itself (no `error` is sent then)."""
+
+
 class SubscriptionOwner(Protocol):
     """All a connection and its subscriptions may ask of the hub that owns them."""
 
@@ -166,6 +173,7 @@ class Connection:
         "_waiter",
         "close_code",
         "close_reason",
+        "follower",
         "identity",
         "on_close",
         "owner",
@@ -189,6 +197,8 @@ class Connection:
         self._waiter: asyncio.Future[None] | None = None
         self.sending = False  # set by a transport while it is blocked writing to the client
         self.on_close: Callable[[], None] | None = None
+        # Set by a `subscribe_all`: its subscriptions end in its own messages, not errors.
+        self.follower: SubscriptionEnds | None = None
 
     # -- what the hub and subscriptions call -------------------------------------------
     def send_event(self, event: LiveEvent) -> bool:
@@ -212,6 +222,8 @@ class Connection:
 
     def end_subscription(self, sub: Subscription, code: str, message: str) -> None:
         self.owner.drop(sub)
+        if self.follower is not None and self.follower.ended(sub, code):
+            return
         self.send_control(
             {"type": "error", "code": code, "project_id": str(sub.project_id), "message": message}
         )

@@ -22,6 +22,7 @@ from taskmanager.auth.revocation import REVOCATION_CHANNEL
 from taskmanager.events.service import event_to_message, read_events
 from taskmanager.membership.models import Project
 from taskmanager.observability.metrics import EVENTS_RECEIVED, EVENTS_REPLAYED, REDIS_ERRORS
+from taskmanager.realtime.all_projects import AllProjects
 from taskmanager.realtime.connection import (
     CLOSE_GOING_AWAY,
     CLOSE_UNAUTHORIZED,
@@ -60,6 +61,7 @@ class Hub:
         self.users = UserChannels(pubsub_redis)
         self.watchdog = Watchdog(resources, self.registry, catch_up=self.start_catch_up)
         self.presence = Presence(resources, self.registry)
+        self.all_projects = AllProjects(self)
         self._tasks: list[asyncio.Task[None]] = []
         self._listening = asyncio.Event()
 
@@ -69,6 +71,7 @@ class Hub:
             asyncio.create_task(self._listen(), name="realtime-listen"),
             asyncio.create_task(self.watchdog.run(), name="realtime-watchdog"),
             asyncio.create_task(self.presence.run(), name="realtime-presence"),
+            asyncio.create_task(self.all_projects.run(), name="realtime-all-projects"),
         ]
         # Not required for correctness (the watchdog catches up), but lets the first
         # events after start-up arrive through pub/sub rather than a second later.
@@ -103,6 +106,7 @@ class Hub:
 
     def unregister(self, connection: Connection) -> None:
         """Idempotent: a transport may call it from its close hook and again on exit."""
+        self.all_projects.forget(connection)
         self.registry.remove(connection)
         self.users.leave(connection)
 
@@ -242,6 +246,7 @@ class Hub:
                 delivered[kind] = delivered.get(kind, 0) + 1
         for kind, amount in delivered.items():
             count_delivered(kind, amount)
+        self.all_projects.seen(event)
 
     def _revoke(self, message: dict[str, list[str]]) -> None:
         sessions = message.get("sessions", [])

@@ -20,6 +20,7 @@ from taskmanager.errors import AppError, NotAuthenticated
 from taskmanager.membership.access import Role, require_role
 from taskmanager.middleware.websocket_frames import frame_sender
 from taskmanager.observability.metrics import REDIS_ERRORS
+from taskmanager.realtime.all_projects import handle_subscribe_all
 from taskmanager.realtime.connection import (
     CLOSE_UNAUTHORIZED,
     Closed,
@@ -268,12 +269,15 @@ async def _handle(text: str, connection: Connection, hub: Hub, resources: Resour
         if sub is not None:
             hub.drop(sub)
         connection.send_control({"type": "unsubscribed", "project_id": str(project_id)})
+    elif kind == "subscribe_all":
+        await handle_subscribe_all(message, connection, hub)
     elif kind == "presence":
         await hub.presence.handle(message, connection)
     else:
         connection.send_control(
             _error_body(
-                "bad_request", "type must be one of subscribe, unsubscribe, ping, presence."
+                "bad_request",
+                "type must be one of subscribe, subscribe_all, unsubscribe, ping, presence.",
             )
         )
 

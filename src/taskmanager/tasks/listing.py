@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,10 +67,7 @@ async def _labels_of(
 def _select(session: AsyncSession, user_id: uuid.UUID) -> tuple[Select[Any], bool]:
     """The page's columns for tasks of projects `user_id` is a member of (any role): the
     join is the permission check. PostgreSQL: labels and relations as JSON columns."""
-    columns: list[Any] = [*TASK_COLUMNS]
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        columns += [LABELS_JSON, RELATIONS_JSON]
+    columns, postgres = task_columns(session)
     stmt = select(*columns).join(
         Membership,
         (Membership.project_id == Task.project_id) & (Membership.user_id == user_id),
@@ -104,19 +102,33 @@ def _filtered(stmt: Select[Any], filters: TaskFilters) -> Select[Any]:
     return stmt
 
 
+def task_columns(session: AsyncSession) -> tuple[list[Any], bool]:
+    """The columns `task_items` renders: TASK_COLUMNS, and on PostgreSQL the labels and
+    relations as JSON; the flag says which (pass it on to `task_items`)."""
+    columns: list[Any] = [*TASK_COLUMNS]
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        columns += [LABELS_JSON, RELATIONS_JSON]
+    return columns, postgres
+
+
+async def task_items(
+    session: AsyncSession, rows: Sequence[Any], *, postgres: bool
+) -> list[dict[str, Any]]:
+    """Rows of `task_columns` as the dicts of `TaskRead` (SQLite: two more queries)."""
+    if postgres:
+        # asyncpg's json codec (set up by SQLAlchemy) has decoded them; NULL: none.
+        return [task_item(row, row[LABELS_INDEX] or [], row[RELATIONS_INDEX] or []) for row in rows]
+    ids = [row[0] for row in rows]
+    labels = await _labels_of(session, ids)
+    relations = await relations_of(session, ids)
+    return [task_item(row, labels.get(row[0], []), relations[row[0]]) for row in rows]
+
+
 async def _render(
     session: AsyncSession, rows: Any, next_cursor: str | None, *, postgres: bool
 ) -> bytes:
-    if postgres:
-        # asyncpg's json codec (set up by SQLAlchemy) has decoded them; NULL: none.
-        items = [
-            task_item(row, row[LABELS_INDEX] or [], row[RELATIONS_INDEX] or []) for row in rows
-        ]
-    else:
-        ids = [row[0] for row in rows]
-        labels = await _labels_of(session, ids)
-        relations = await relations_of(session, ids)
-        items = [task_item(row, labels.get(row[0], []), relations[row[0]]) for row in rows]
+    items = await task_items(session, rows, postgres=postgres)
     return render({"items": items, "next_cursor": next_cursor})
 
 

@@ -53,7 +53,8 @@ function remember(requestId) {
 }
 
 /**
- * One request. `expected` lists statuses the caller handles itself (not reported as errors).
+ * One request. `expected` lists statuses the caller handles itself (not reported as errors;
+ * 0: the network).
  * Returns the parsed JSON body (null for 204).
  */
 export async function request(method, path, { body, form, headers = {}, expected = [] } = {}) {
@@ -78,7 +79,7 @@ export async function request(method, path, { body, form, headers = {}, expected
     });
   } catch {
     const error = new ApiError(0, { title: 'Network error', detail: 'The server cannot be reached.' });
-    if (unsafe) writeErrorListeners.forEach((fn) => fn(error));
+    if (unsafe && !expected.includes(0)) writeErrorListeners.forEach((fn) => fn(error));
     throw error;
   }
   const data = response.status === 204 ? null : await response.json().catch(() => null);
@@ -121,6 +122,8 @@ export const api = {
   verifyEmail: (token) => request('POST', '/auth/verify-email', { body: { token }, expected: [400, 409] }),
   resendVerification: () => request('POST', '/auth/verify-email/resend', { expected: [429] }),
 
+  /** One page of GET /sync (a bootstrap without a cursor); 410/422 mean "bootstrap again". */
+  sync: (cursor) => request('GET', `/sync?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`),
   projects: () => all('/projects'),
   project: (id) => request('GET', `/projects/${id}`),
   createProject: (body) => request('POST', '/projects', { body }),

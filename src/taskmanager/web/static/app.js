@@ -1,19 +1,28 @@
-// Entry point: log in / register, the project list, members and labels, and the wiring
-// between the API, the live stream, the store and the board.
+// Entry point: log in / register, the open project's view, and the wiring between the API,
+// the live stream, the sync and its replica, the outbox, the store and the board (the
+// project list is projects.js, the member and label panels panels.js).
 
 import { accountSignedIn, accountSignedOut, handleLinkPage, initAccount, refreshInbox } from './account.js';
 import { api, onWriteError, setCsrfToken } from './api.js';
-import { $, h, toast } from './dom.js';
+import { $, toast } from './dom.js';
 import { flash, initBoard, renderBoard } from './board.js';
 import { initFilters, renderChoices, resetFilters, tasksChanged } from './filters.js';
 import { Live } from './live.js';
+import { connectionLost, initFollowing, onMessage, presenceFrame, projectShown } from './following.js';
 import { initIntegrations } from './integrations.js';
+import { dropLocal, dropUser, forgetUser, lastUser, rememberUser } from './localdb.js';
+import { initPanels, renderLabels, renderMembers } from './panels.js';
 import { hideMyWork, renderMyWork, showCalendarLink } from './mywork.js';
 import {
   initNotifications, notificationsSignedIn, notificationsSignedOut, onNotification, refreshNotifications,
 } from './notifications.js';
-import { announce, clearPresence, initPresence, onPresence, renderPresence, setOpenTask } from './presence.js';
+import { entry, flush, initOutbox, onOutboxChange, pending, perform } from './outbox.js';
+import { initConflicts, renderOutboxState, setSyncing, showConflicts } from './conflicts.js';
+import { renderPresence, setOpenTask } from './presence.js';
+import { initProjects, loadProjects, projectJoined, projectsSignedOut, renderProjects } from './projects.js';
+import { closeReplica, openReplica, replica } from './replica.js';
 import * as S from './store.js';
+import { connected, disconnected, initSync } from './sync.js';
 import {
   attachmentsChanged, commentsChanged, initDialog, openNew, openTask, openTaskId,
   taskChangedRemotely,
@@ -21,11 +30,6 @@ import {
 
 const { store } = S;
 
-// A user added to a project learns of it from the project list: events are per project,
-// and a project one is not yet a member of cannot be followed. The list is read again
-// when the page regains focus or becomes visible, when the live connection comes back,
-// and every PROJECTS_EVERY_MS while visible (one small GET).
-const PROJECTS_EVERY_MS = 30000;
 // Overdue is relative to now: cards are re-rendered this often to stay right.
 const OVERDUE_EVERY_MS = 60000;
 
@@ -36,26 +40,23 @@ const live = new Live({
     el.dataset.state = state;
     if (state === 'live' && store.me) {
       loadProjects();
+      flush(); // the queued writes go as soon as we are back
       refreshNotifications(); // frames sent while we were away are not replayed
     }
-    if (state !== 'live') clearPresence();
   },
-  onEvent: (msg) => S.onEvent(msg, live),
-  onSubscribed: (msg) => {
-    S.onSubscribed(msg, live);
-    announce();
+  onOpen: () => connected(live),
+  onClose: () => {
+    disconnected();
+    connectionLost();
   },
-  onResync: (msg) => S.onResync(msg, live),
+  onMessage, // the sync's frames (following.js notes which projects presence may name)
   onNotification,
-  onPresence: (msg) => {
-    if (onPresence(msg)) renderBoard();
-  },
+  onPresence: presenceFrame,
   onError: (msg) => {
     if (msg.code === 'rate_limited') return; // presence: the next announcement catches up
     toast(`Live updates: ${msg.message || msg.code}`);
   },
   onSessionEnded: () => signedOut('Your session ended; log in again.'),
-  afterSeq: (projectId) => (store.project && store.project.id === projectId ? store.lastSeq : null),
 });
 
 onWriteError((error) => {
@@ -95,6 +96,7 @@ S.subscribe((what, info) => {
   } else if (what === 'project') {
     renderPresence();
     renderProjectView();
+    projectShown(); // presence: we are here now (if the socket follows it already)
   } else if (what === 'members') {
     renderMembers();
     renderChoices();
@@ -113,6 +115,14 @@ S.subscribe((what, info) => {
     location.hash = '';
     loadProjects();
   }
+});
+
+// Queued writes: the board shows them at once and follows them as they are sent.
+onOutboxChange((info) => {
+  S.refreshTasks();
+  if (info.taskId) tasksChanged();
+  if (store.project) renderBoard();
+  renderOutboxState();
 });
 
 // --- auth --------------------------------------------------------------------------------
@@ -149,27 +159,63 @@ async function submitAuth(e) {
   }
 }
 
-function signedIn(user) {
-  store.me = user;
+let confirmed = false; // the server said who we are (not just the last user of this browser)
+
+/** Show the board of `user` from the replica, before (or without) any network answer. */
+async function startFromReplica(user) {
+  if (replica.userId && replica.userId !== user.id) {
+    // Someone else than the browser's last user: nothing of theirs stays on screen.
+    await wipeReplica();
+    S.closeProject();
+    store.projects = [];
+    store.me = null;
+  }
+  if (!store.me) store.me = user;
+  await openReplica(user.id);
+  if (replica.userId !== user.id) return; // the server named someone else meanwhile
   $('#user-name').textContent = user.display_name;
   $('#logout').hidden = false;
   $('#auth-view').hidden = true;
   $('#app-view').hidden = false;
+  if (!store.projects.length) store.projects = S.cachedProjects();
+  renderProjects();
+  route();
+  renderOutboxState();
+}
+
+async function signedIn(user) {
+  confirmed = true;
+  await startFromReplica(user);
+  rememberUser(user);
+  store.me = user;
+  $('#user-name').textContent = user.display_name;
+  dropLocal(user.id); // whoever used this browser before: their data goes
   live.start();
   loadProjects().then(route);
   accountSignedIn(user);
   notificationsSignedIn();
+  showConflicts();
+  flush();
+}
+
+/** Sign-out (or a session that ended): this user's local data goes with it. */
+async function wipeReplica() {
+  const userId = replica.userId;
+  closeReplica();
+  forgetUser();
+  if (userId) await dropUser(userId);
 }
 
 function signedOut(message) {
+  confirmed = false;
+  wipeReplica();
   accountSignedOut();
   notificationsSignedOut();
   pendingTaskId = null;
   live.stop();
   store.me = null;
   store.projects = [];
-  projectsLoaded = false;
-  $('#project-list').replaceChildren();
+  projectsSignedOut();
   S.closeProject();
   setCsrfToken('');
   $('#user-name').textContent = '';
@@ -182,6 +228,8 @@ function signedOut(message) {
 }
 
 async function logout() {
+  const unsent = pending();
+  if (unsent && !window.confirm(`${unsent} change(s) have not been sent yet and will be lost. Log out anyway?`)) return;
   live.stop(); // before the server ends the session (and closes the socket with 4401)
   try {
     await api.logout();
@@ -192,68 +240,12 @@ async function logout() {
   signedOut('');
 }
 
-// --- projects ----------------------------------------------------------------------------
-
-let projectsLoaded = false;
-
-/** announce: toast a project someone else gave us access to (not one we just joined). */
-async function loadProjects({ announce = true } = {}) {
-  let projects;
-  try {
-    projects = await api.projects();
-  } catch (error) {
-    if (error.status === 401) signedOut('Your session ended; log in again.');
-    else toast(error.message);
-    renderProjects();
-    return;
-  }
-  const known = new Set(store.projects.map((p) => p.id));
-  const added = announce && projectsLoaded ? projects.filter((p) => !known.has(p.id) && p.role !== 'owner') : [];
-  const same = JSON.stringify(projects) === JSON.stringify(store.projects);
-  store.projects = projects;
-  projectsLoaded = true;
-  if (!same || !$('#project-list').childElementCount) renderProjects();
-  if (added.length === 1) toast(`You now have access to ${added[0].name}.`, 'info');
-}
-
-function watchProjects() {
-  const reload = () => {
-    if (store.me && document.visibilityState === 'visible') loadProjects();
-  };
-  window.addEventListener('focus', reload);
-  document.addEventListener('visibilitychange', reload);
-  setInterval(reload, PROJECTS_EVERY_MS);
-}
-
-function renderProjects() {
-  const current = store.project && store.project.id;
-  $('#project-list').replaceChildren(...store.projects.map((p) => h('li', {},
-    h('a', { href: `#/p/${p.id}`, class: p.id === current ? 'active' : '', 'aria-current': p.id === current ? 'page' : null },
-      h('span', { text: p.name }), h('span', { class: 'role', text: p.role })))));
-  if (!store.projects.length) {
-    $('#project-list').append(h('li', { class: 'muted', text: 'No projects yet.' }));
-  }
-}
-
-async function createProject(e) {
-  e.preventDefault();
-  const name = e.target.elements.name.value.trim();
-  if (!name) return;
-  try {
-    const project = await api.createProject({ name });
-    e.target.reset();
-    await loadProjects();
-    location.hash = `#/p/${project.id}`;
-  } catch {
-    // reported
-  }
-}
+// --- the open project --------------------------------------------------------------------
 
 function route() {
   if (!store.me) return;
   if (location.hash === '#/my-work') {
     S.closeProject();
-    live.follow(null);
     $('#empty-state').hidden = true;
     renderMyWork();
     return;
@@ -264,13 +256,11 @@ function route() {
   if (store.project && store.project.id === id) return;
   if (!id) {
     S.closeProject();
-    live.follow(null);
     return;
   }
   const known = store.projects.find((p) => p.id === id);
   resetFilters();
   S.openProject(known || { id, name: '', role: 'viewer' });
-  live.follow(id);
   if (!known) loadProjects(); // e.g. a project we were just added to
 }
 
@@ -305,96 +295,26 @@ function renderProjectView() {
   renderBoard();
 }
 
-// --- members and labels ------------------------------------------------------------------
-
-function renderMembers() {
-  const manage = S.canManage();
-  $('#member-list').replaceChildren(...store.members.map((m) => h('li', { class: 'member', dataset: { userId: m.user.id } },
-    h('span', { class: 'member-name', text: m.user.display_name, title: m.user.email }),
-    h('span', { class: `role role-${m.role}`, text: m.role }),
-    manage && m.role !== 'owner' && m.user.id !== store.me.id
-      ? h('button', { type: 'button', class: 'link', 'aria-label': `Remove ${m.user.display_name}`, text: '×',
-        onclick: () => removeMember(m) })
-      : null)));
-}
-
-async function removeMember(member) {
-  if (!window.confirm(`Remove ${member.user.display_name} from this project?`)) return;
-  try {
-    await api.removeMember(store.project.id, member.user.id);
-  } catch {
-    // reported
-  }
-}
-
-async function invite(e) {
-  e.preventDefault();
-  const form = e.target;
-  const email = form.elements.email.value.trim();
-  try {
-    await api.invite(store.project.id, { email, role: form.elements.role.value });
-    form.reset();
-    toast(`Invitation sent to ${email}.`, 'info');
-  } catch {
-    // reported
-  }
-}
-
-/** After accepting an invitation: the project appears (and opens) without a reload. */
-async function projectJoined(projectId) {
-  await loadProjects({ announce: false }); // account.js said "You joined ..." already
-  if (projectId) location.hash = `#/p/${projectId}`;
-}
-
-function renderLabels() {
-  $('#label-list').replaceChildren(...store.labels.map((l) => {
-    const chip = h('li', { class: 'chip', text: l.name });
-    chip.style.setProperty('--chip', l.color);
-    return chip;
-  }));
-}
-
-async function addLabel(e) {
-  e.preventDefault();
-  const form = e.target;
-  try {
-    await api.createLabel(store.project.id, { name: form.elements.name.value.trim(), color: form.elements.color.value });
-    form.elements.name.value = '';
-  } catch {
-    // reported
-  }
-}
-
-async function importFile(e) {
-  const file = e.target.files[0];
-  e.target.value = '';
-  if (!file) return;
-  let data;
-  try {
-    data = JSON.parse(await file.text());
-  } catch {
-    toast('That file is not JSON.');
-    return;
-  }
-  try {
-    const project = await api.importProject(data);
-    await loadProjects();
-    location.hash = `#/p/${project.id}`;
-  } catch {
-    // reported (a 422 says where the file is wrong)
-  }
-}
-
 // --- start -------------------------------------------------------------------------------
 
 async function quickAdd(status, title) {
+  const task = S.localTask({ title, status });
   try {
-    S.putTask(await api.createTask(store.project.id, { title, status }));
-    tasksChanged();
-    renderBoard();
+    await perform(entry('create', task, { title, status }, S.placeFor(task.id, status)));
   } catch {
     // reported
   }
+  S.refreshTasks();
+  tasksChanged();
+  renderBoard();
+}
+
+/** A reload starts from the replica of whoever was signed in last; the server confirms. */
+function whoAmI() {
+  api.me().then(signedIn, (error) => {
+    if (error.status === 0 && lastUser()) return; // offline: keep working from the replica
+    signedOut('');
+  });
 }
 
 function init() {
@@ -402,13 +322,10 @@ function init() {
   $('#tab-register').addEventListener('click', () => setAuthMode(true));
   $('#auth-form').addEventListener('submit', submitAuth);
   $('#logout').addEventListener('click', logout);
-  $('#project-form').addEventListener('submit', createProject);
-  $('#member-form').addEventListener('submit', invite);
-  $('#label-form').addEventListener('submit', addLabel);
+  initPanels();
   $('#new-task').addEventListener('click', () => openNew('todo'));
   $('#calendar-link').addEventListener('click', showCalendarLink);
   initIntegrations();
-  $('#import-file').addEventListener('change', importFile);
   window.addEventListener('hashchange', route);
   initBoard({
     open: (taskId) => {
@@ -421,11 +338,11 @@ function init() {
     tasksChanged();
     renderBoard();
   });
-  initPresence(live);
+  initFollowing(live);
   $('#task-dialog').addEventListener('close', () => setOpenTask(null));
   initFilters(renderBoard);
   initNotifications({ openTask: openTaskIn, invited: refreshInbox });
-  watchProjects();
+  initProjects({ signedOut });
   setInterval(() => store.project && renderBoard(), OVERDUE_EVERY_MS);
   initAccount({
     projectJoined,
@@ -433,8 +350,32 @@ function init() {
     userChanged: (user) => { store.me = user; $('#user-name').textContent = user.display_name; },
     passwordChanged: (user) => setCsrfToken(user.csrf_token),
   });
+  initOutbox({
+    conflict: () => showConflicts(),
+    refused: (e, error) => toast(`A change made offline was refused (${error.status}): ${error.message}`),
+  });
+  initConflicts();
+  initSync({
+    changed: S.replicaChanged,
+    projectsChanged: () => {
+      if (!store.me) return;
+      if (navigator.onLine) loadProjects();
+      else renderProjects();
+    },
+    syncing: setSyncing,
+  });
+  window.addEventListener('online', () => {
+    if (store.me && !confirmed) whoAmI();
+  });
+  if ('serviceWorker' in navigator) {
+    // The page itself offline: the board's files come from the cache when the network fails.
+    navigator.serviceWorker.register('/sw.js').catch(() => null);
+  }
   handleLinkPage().then((resetPage) => {
-    if (!resetPage) api.me().then(signedIn, () => signedOut(''));
+    if (resetPage) return;
+    const last = lastUser();
+    if (last) startFromReplica(last);
+    whoAmI();
   });
 }
 

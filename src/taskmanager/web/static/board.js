@@ -2,11 +2,11 @@
 // select), due dates in the viewer's time zone, overdue cards marked, HTML5 drag and drop
 // and keyboard-accessible move buttons. Both end in POST /tasks/{id}/move.
 
-import { api } from './api.js';
 import { $, $$, formatDate, h, isOverdue, STATUSES } from './dom.js';
 import { cardExtras, isBlocked } from './depth.js';
+import { entry, perform } from './outbox.js';
 import { editorsOf, initials } from './presence.js';
-import { canEdit, memberName, putTask, shownIn, store, tasksIn } from './store.js';
+import { canEdit, memberName, placeFor, refreshTasks, shownIn, store, tasksIn } from './store.js';
 
 let handlers = { open: () => {}, quickAdd: () => {} };
 let dragging = null; // id of the card being dragged
@@ -29,8 +29,14 @@ export function renderBoard() {
     return;
   }
   const focusKey = document.activeElement && document.activeElement.dataset.focus;
+  // A title half typed into a quick-add field survives a live update re-rendering the board.
+  const typed = $$('.quick-add input', board).filter((i) => i.value).map((i) => [i.dataset.focus, i.value]);
   const editable = canEdit();
   board.replaceChildren(...STATUSES.map(([status, title]) => column(status, title, editable)));
+  for (const [key, value] of typed) {
+    const input = $(`[data-focus="${CSS.escape(key)}"]`, board);
+    if (input) input.value = value;
+  }
   if (focusKey) {
     const again = $(`[data-focus="${CSS.escape(focusKey)}"]`, board);
     if (again) again.focus();
@@ -113,7 +119,9 @@ function card(task, index, count, status, editable) {
   const el = h(
     'li',
     {
-      class: `card${flashed.has(task.id) ? ' flash' : ''}${overdue ? ' overdue' : ''}${isBlocked(task) ? ' blocked' : ''}${editors.length ? ' being-edited' : ''}`,
+      class: `card${flashed.has(task.id) ? ' flash' : ''}${overdue ? ' overdue' : ''}${isBlocked(task) ? ' blocked' : ''}${
+        editors.length ? ' being-edited' : ''}${task.pending ? ' pending' : ''}${task.conflict ? ' conflicted' : ''}`,
+      title: task.conflict ? 'Conflicts with a change made elsewhere' : task.pending ? 'Not sent yet' : null,
       draggable: editable ? 'true' : 'false',
       dataset: { id: task.id },
     },
@@ -180,12 +188,14 @@ async function moveWithin(task, delta) {
 }
 
 export async function move(taskId, body) {
+  const task = store.tasks.get(taskId);
+  if (!task) return;
   try {
-    const task = await api.moveTask(taskId, body);
-    putTask(task);
+    await perform(entry('move', task, body, placeFor(taskId, body.status || task.status, body)));
   } catch {
     // reported by the API client; the board below shows the server's order again
   }
+  refreshTasks();
   renderBoard();
 }
 

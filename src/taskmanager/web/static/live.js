@@ -1,6 +1,8 @@
-// One WebSocket for the page: subscribe to the open project, resume with after_seq after
-// any drop (exponential backoff with jitter), and report the state: live / reconnecting /
-// offline. Events are handed over as they come; ordering and gaps are the store's job.
+// One WebSocket for the page: reconnect after any drop (exponential backoff with jitter),
+// tell the sync when it is open (it subscribes to everything from its cursor) or gone, and
+// report the state: live / reconnecting / offline. Frames are handed over as they come;
+// applying them in order is the sync's job (sync.js); notifications and presence frames
+// go to their own handlers.
 
 const PING_EVERY_MS = 15000;
 const PONG_WITHIN_MS = 8000;
@@ -8,14 +10,12 @@ const MAX_BACKOFF_MS = 15000;
 
 export class Live {
   /**
-   * handlers: onState(state), onEvent(msg), onSubscribed(msg), onResync(msg),
-   * onNotification(msg), onError(msg), onPresence(msg), onSessionEnded(),
-   * afterSeq(projectId) -> number|null
+   * handlers: onState(state), onOpen(), onClose(), onMessage(msg), onNotification(msg),
+   * onPresence(msg), onError(msg), onSessionEnded()
    */
   constructor(handlers) {
     this.handlers = handlers;
     this.ws = null;
-    this.projectId = null;
     this.attempts = 0;
     this.timer = null;
     this.pingTimer = null;
@@ -34,7 +34,6 @@ export class Live {
 
   stop() {
     this.stopped = true;
-    this.projectId = null;
     clearTimeout(this.timer);
     this.drop();
     this.setState('offline');
@@ -46,27 +45,15 @@ export class Live {
     this.handlers.onState(state);
   }
 
-  /** Follow this project (null: none). Resumes from afterSeq(projectId) when known. */
-  follow(projectId) {
-    if (this.projectId && this.projectId !== projectId) {
-      this.send({ type: 'unsubscribe', project_id: this.projectId });
-    }
-    this.projectId = projectId;
-    if (projectId) this.subscribe();
+  /** Caught up and subscribed: the next drop starts the backoff from the beginning. */
+  settled() {
+    this.attempts = 0;
   }
 
-  subscribe() {
-    if (!this.projectId) return;
-    const message = { type: 'subscribe', project_id: this.projectId };
-    const after = this.handlers.afterSeq(this.projectId);
-    if (after !== null && after !== undefined) message.after_seq = after;
-    this.send(message);
-  }
-
-  /** Something is wrong with the stream (a gap): start over from the last applied seq. */
-  restart() {
+  /** The catch-up failed: a new connection after the backoff, from the stored cursor. */
+  retryLater() {
     this.drop();
-    this.connect();
+    this.schedule(null);
   }
 
   send(message) {
@@ -89,10 +76,10 @@ export class Live {
     this.ws = ws;
     ws.onopen = () => {
       if (ws !== this.ws) return;
-      this.attempts = 0;
+      // attempts is reset by settled(): an open socket whose catch-up fails still backs off.
       this.setState('live');
       this.heartbeat();
-      this.subscribe();
+      this.handlers.onOpen();
     };
     ws.onmessage = (e) => {
       if (ws !== this.ws) return;
@@ -109,6 +96,7 @@ export class Live {
       if (ws !== this.ws) return;
       this.ws = null;
       this.stopHeartbeat();
+      this.handlers.onClose();
       if (e.code === 4401) {
         // The session ended (logout elsewhere, revoked, expired): no point retrying.
         this.stopped = true;
@@ -125,19 +113,15 @@ export class Live {
 
   dispatch(msg) {
     const h = this.handlers;
-    if (msg.type === 'event') {
-      if (msg.project_id === this.projectId) h.onEvent(msg);
-    } else if (msg.type === 'subscribed') {
-      if (msg.project_id === this.projectId) h.onSubscribed(msg);
-    } else if (msg.type === 'presence') {
-      if (msg.project_id === this.projectId) h.onPresence(msg);
-    } else if (msg.type === 'resync_required') {
-      if (msg.project_id === this.projectId) h.onResync(msg);
-    } else if (msg.type === 'notification') {
+    if (msg.type === 'notification') {
       h.onNotification(msg); // the user's own, on every socket: no subscription needed
+    } else if (msg.type === 'presence') {
+      h.onPresence(msg); // for any followed project: presence.js keeps the open one's
     } else if (msg.type === 'error') {
       if (msg.code === 'too_many_connections') this.retryAfterMs = (msg.retry_after || 30) * 1000;
       h.onError(msg);
+    } else if (msg.type !== 'pong') {
+      h.onMessage(msg);
     }
   }
 
@@ -174,6 +158,7 @@ export class Live {
     const ws = this.ws;
     this.ws = null;
     if (ws) {
+      this.handlers.onClose();
       ws.onopen = ws.onmessage = ws.onclose = null;
       try {
         ws.close(1000);

@@ -1,6 +1,6 @@
-// The task dialog: create or edit every field, delete, comments, attachments. An edit sends only the
-// fields the user changed (so nothing else is rewritten, not even a due time by a date
-// round-trip), with If-Match of the version the form was filled from; a 412 shows the
+// The task dialog: create or edit every field, delete, comments, attachments. An edit sends
+// only the fields the user changed (so nothing else is rewritten, not even a due time by a
+// date round-trip), with If-Match of the version the form was filled from; a 412 shows the
 // fresh version to the user, who chooses to take it or to overwrite it.
 
 import { api } from './api.js';
@@ -8,7 +8,8 @@ import { acceptDrops, attachmentsSection, loadAttachments } from './attachments.
 import { $, fromLocalInput, h, PRIORITIES, STATUSES, toast, toLocalInput } from './dom.js';
 import { depthSection, recurrenceSelect } from './depth.js';
 import { watchToggle } from './notifications.js';
-import { canEdit, memberName, putTask, store } from './store.js';
+import { entry, isLocalId, perform } from './outbox.js';
+import { canEdit, localTask, memberName, placeFor, putTask, store } from './store.js';
 
 const dialog = () => $('#task-dialog');
 let current = null; // { taskId|null, version, initial: the form's values as filled }
@@ -20,7 +21,9 @@ export function initDialog(changedCallback) {
     current = null;
     dialog().replaceChildren();
   });
-  acceptDrops(dialog(), () => (current && current.taskId && canEdit() ? current.taskId : null));
+  // Files need the task on the server (not yet, if it was made offline).
+  const target = () => current && current.taskId && !isLocalId(current.taskId) && canEdit();
+  acceptDrops(dialog(), () => (target() ? current.taskId : null));
 }
 
 export function openTaskId() {
@@ -39,6 +42,7 @@ export function openTask(taskId) {
   current = { taskId, version: task.version };
   render(task);
   dialog().showModal();
+  if (isLocalId(taskId)) return; // no comments or files before the server has the task
   loadComments();
   loadAttachments(taskId, canEdit());
 }
@@ -59,7 +63,7 @@ export function commentsChanged(taskId) {
 }
 
 export function attachmentsChanged(taskId) {
-  if (current && current.taskId === taskId) loadAttachments(taskId, canEdit());
+  if (current && current.taskId === taskId && !isLocalId(taskId)) loadAttachments(taskId, canEdit());
 }
 
 function field(label, control) {
@@ -105,7 +109,9 @@ function render(task) {
       editable ? h('button', { type: 'submit', class: 'primary', id: 'save-task', text: isNew ? 'Create' : 'Save' }) : null));
 
   const parts = [form];
-  if (!isNew) {
+  // Subtasks, relations, files and comments need the task on the server (not yet, if made
+  // offline).
+  if (!isNew && !isLocalId(current.taskId)) {
     // A subtask added or ticked: the board and this section show it at once.
     const refreshDepth = () => {
       onChange();
@@ -170,11 +176,14 @@ async function save(e) {
   const values = formValues();
   try {
     if (!current.taskId) {
-      putTask(await api.createTask(store.project.id, body(values, Object.keys(values))));
+      const task = localTask(body(values, Object.keys(values)));
+      await perform(entry('create', task, body(values, Object.keys(values)), placeFor(task.id, task.status)));
     } else {
       const fields = edited(values);
-      if (fields.length) {
-        putTask(await api.updateTask(current.taskId, body(values, fields), current.version));
+      const task = store.tasks.get(current.taskId);
+      if (fields.length && task) {
+        // If-Match: the version the form was filled from (queued or sent now).
+        await perform(entry('update', { ...task, version: current.version }, body(values, fields)));
       }
     }
     onChange();
@@ -223,9 +232,10 @@ async function showConflict(mine) {
 
 async function remove() {
   if (!window.confirm('Delete this task?')) return;
+  const task = store.tasks.get(current.taskId);
+  if (!task) return;
   try {
-    await api.deleteTask(current.taskId);
-    store.tasks.delete(current.taskId);
+    await perform(entry('delete', task));
     onChange();
     dialog().close();
   } catch {
