@@ -155,7 +155,7 @@ async def test_workers_starting_together_add_one_row_per_periodic_kind(
                 redis=resources.redis,
             )
             workers.append(_ticker(other))
-        await asyncio.gather(*(w.schedule_periodic() for w in workers))
+        await asyncio.gather(*(w.add_periodic_jobs() for w in workers))
     finally:
         for engine in engines:
             await engine.dispose()
@@ -167,7 +167,7 @@ async def test_a_run_queues_the_next_and_the_schedule_survives_a_restart(
     resources: Resources,
 ) -> None:
     worker = _ticker(resources)
-    await worker.schedule_periodic()
+    await worker.add_periodic_jobs()
     [first] = await _jobs(resources)
     assert await worker.run_once() == 1
     assert [str(first.id)] == TICKED
@@ -178,7 +178,7 @@ async def test_a_run_queues_the_next_and_the_schedule_survives_a_restart(
     assert await worker.run_once() == 0  # not due for an hour
 
     restarted = _ticker(resources)  # a new process: the row is still there
-    await restarted.schedule_periodic()
+    await restarted.add_periodic_jobs()
     assert [j.id for j in await _jobs(resources)] == [second.id]
     await _make_due(resources)
     assert await restarted.run_once() == 1
@@ -190,10 +190,10 @@ async def test_a_run_queues_the_next_and_the_schedule_survives_a_restart(
 
 async def test_a_periodic_job_is_not_added_while_one_runs(resources: Resources) -> None:
     worker = _ticker(resources)
-    await worker.schedule_periodic()
+    await worker.add_periodic_jobs()
     claimed = await worker._claim()  # running: its key is cleared, the row is still queued
     assert len(claimed) == 1
-    await _ticker(resources).schedule_periodic()  # another worker starts
+    await _ticker(resources).add_periodic_jobs()  # another worker starts
     assert len(await _jobs(resources)) == 1
 
 
@@ -204,7 +204,7 @@ async def test_a_failed_periodic_run_is_followed_by_the_next_not_retried(
         "taskmanager_job_runs_total", {"kind": "test.tick-fails", "outcome": "failed"}
     )
     worker = _ticker(resources, "test.tick-fails")
-    await worker.schedule_periodic()
+    await worker.add_periodic_jobs()
     assert await worker.run_once() == 1
     [job] = await _jobs(resources)
     assert (job.status, job.attempts, job.last_error) == (QUEUED, 0, None)

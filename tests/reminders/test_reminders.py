@@ -19,7 +19,7 @@ from taskmanager.notifications.models import TaskWatch
 from taskmanager.reminders.service import send_due_reminders
 from taskmanager.uow import unit_of_work
 from tests import backends
-from tests.helpers import API, Team, assert_problem, create_task, make_team
+from tests.helpers import API, Team, assert_problem, create_project, create_task, make_team
 from tests.isolated import isolated_server
 from tests.reminders.conftest import notifications_of
 from tests.server import RunningServer
@@ -130,7 +130,7 @@ async def test_due_soon_goes_to_the_assignee_a_day_before(
     assert await sent(running, unassigned) == []
 
 
-async def test_nothing_is_sent_for_done_or_deleted_tasks(
+async def test_nothing_is_sent_for_done_deleted_or_archived_tasks(
     running: RunningServer, crew: Team
 ) -> None:
     owner = crew["owner"]
@@ -141,9 +141,16 @@ async def test_nothing_is_sent_for_done_or_deleted_tasks(
     deleted = await reminded_task(crew, "Deleted already", **fields)
     assert (await owner.delete(f"{API}/tasks/{deleted['id']}")).status_code == 204
     control = await reminded_task(crew, "Still open", **fields)
+    shelved = await create_project(owner, "Shelved")
+    archived = await create_task(
+        owner, shelved["id"], "In an archived project", assignee_id=crew.user_id("owner"), **fields
+    )
+    patched = await owner.patch(f"{API}/projects/{shelved['id']}", json={"archived": True})
+    assert patched.status_code == 200, patched.text
     await sweep(running, at)
     assert await sent(running, done) == []
     assert await sent(running, deleted) == []  # no row refers to it: nothing was sent
+    assert await sent(running, archived) == []
     assert sorted(kind for _, kind in await sent(running, control)) == ["due_soon", "reminder"]
 
 

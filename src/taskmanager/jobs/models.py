@@ -22,8 +22,8 @@ class Job(UUIDPrimaryKey, Base):
     __table_args__ = (
         # What the worker's claim reads: queued jobs in due order.
         Index("ix_jobs_status_run_at", "status", "run_at"),
-        # At most one waiting job per dedupe key (jobs.queue.enqueue's `key`); a partial
-        # index, so that keys of running and given-up jobs do not count.
+        # At most one waiting job per dedupe key (jobs.queue.enqueue's `key`). Partial:
+        # most jobs have no key, and only waiting ones keep theirs (the claim clears it).
         Index(
             "uq_jobs_waiting_key",
             "key",

@@ -126,7 +126,7 @@ class JobWorker:
             self._wake.clear()
             try:
                 if not self._periodic_scheduled:
-                    await self.schedule_periodic()
+                    await self.add_periodic_jobs()
                 ran = await self.run_once()
             except Exception:
                 logger.exception("job worker round failed; trying again")
@@ -135,7 +135,7 @@ class JobWorker:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.settings.job_poll_seconds)
 
-    async def schedule_periodic(self) -> None:
+    async def add_periodic_jobs(self) -> None:
         """Add the one job of each periodic kind that has none yet (due at once)."""
         async with await open_session(self.resources) as session:
             for kind in self.periodic:

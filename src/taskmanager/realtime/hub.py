@@ -77,7 +77,8 @@ class Hub:
         # events after start-up arrive through pub/sub rather than a second later.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._listening.wait(), 2)
-        await self.users.start()
+        # Redis unreachable (the wait above timed out): do not wait a second time.
+        await self.users.start(wait=self._listening.is_set())
 
     async def close_all(
         self, code: int = CLOSE_GOING_AWAY, reason: str = "Server shutting down"

@@ -49,10 +49,12 @@ class UserChannels:
         self._pending: set[asyncio.Task[asyncio.Future[None] | None]] = set()
 
     # -- lifecycle -----------------------------------------------------------------------
-    async def start(self) -> None:
+    async def start(self, *, wait: bool = True) -> None:
+        """Start listening; with `wait`, return once listening (or after CONFIRM_SECONDS)."""
         self._task = asyncio.create_task(self._listen(), name="realtime-user-channels")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._listening.wait(), CONFIRM_SECONDS)
+        if wait:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._listening.wait(), CONFIRM_SECONDS)
 
     async def stop(self) -> None:
         for task in [*self._pending, *([self._task] if self._task else [])]:

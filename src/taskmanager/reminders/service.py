@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from taskmanager.membership.models import Membership
+from taskmanager.membership.models import Membership, Project
 from taskmanager.notifications.kinds import NotificationKind
 from taskmanager.notifications.models import TaskWatch
 from taskmanager.notifications.service import notify
@@ -53,7 +53,9 @@ def _not_sent(kind: NotificationKind, column: Any) -> Any:
 def _candidates(kind: NotificationKind, column: Any, *conditions: Any) -> Select[Any]:
     return (
         select(Task.id, Task.project_id, column, Task.title, Task.assignee_id)
-        .where(Task.status != "done", _not_sent(kind, column), *conditions)
+        .join(Project, Project.id == Task.project_id)
+        # An archived project is read-only: nobody could act on its reminders.
+        .where(Task.status != "done", ~Project.archived, _not_sent(kind, column), *conditions)
         .order_by(column)
         .limit(BATCH)
     )
