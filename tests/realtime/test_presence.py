@@ -121,6 +121,26 @@ async def test_a_second_tab_does_not_duplicate_and_editing_wins(
         assert ids(seen) == {team.user_id("owner")}
 
 
+async def test_announcing_in_another_project_leaves_the_first(
+    server: RunningServer, team: Team
+) -> None:
+    """A socket is in one place at a time: the board follows every project (subscribe_all)
+    and switching projects must not leave its user shown in the one it left."""
+    pid = team.project_id
+    second = str((await create_project(team["admin"], "Second"))["id"])
+    admin = team.user_id("admin")
+    async with live(server.ws_url, team["owner"]) as watcher:
+        await joined(watcher, pid)
+        async with live(server.ws_url, team["admin"]) as switcher:
+            await joined(switcher, pid)
+            await until(watcher, lambda users: admin in ids(users))
+            assert ids(await joined(switcher, second)) == {admin}
+            await until(watcher, lambda users: admin not in ids(users))
+            # Still following the first project, and back: shown there again.
+            await switcher.send({"type": "presence", "project_id": pid, "state": "viewing"})
+            await until(watcher, lambda users: admin in ids(users))
+
+
 async def test_closing_and_unsubscribing_remove_presence_at_once(
     server: RunningServer, team: Team
 ) -> None:

@@ -193,6 +193,14 @@ class Presence:
                 # Only once stored: after a failed write, saying it again is a change.
                 client.entries[project_id] = entry
                 changed = [project_id]
+                # A socket is in one place at a time: announcing here ends its presence in
+                # any other project it still follows (the board switching projects keeps
+                # following them all under subscribe_all, and its pings would keep the old
+                # entry alive).
+                for elsewhere in [p for p in client.entries if p != project_id]:
+                    del client.entries[elsewhere]
+                    await store.remove(self.resources.redis, elsewhere, client.key)
+                    changed.append(elsewhere)
             client.last_beat = time.monotonic()
         if changed:
             # Owed before _notify starts the re-read here: that read answers the sender
