@@ -7,10 +7,8 @@ import logging
 import signal
 
 from taskmanager.config import Settings
-from taskmanager.db import create_engine, create_session_factory
 from taskmanager.jobs.worker import JobWorker
-from taskmanager.kit.redis import create_redis
-from taskmanager.kit.signing import load_secret_key
+from taskmanager.standalone import standalone_resources
 from taskmanager.state import Resources
 
 logger = logging.getLogger("taskmanager.jobs")
@@ -18,17 +16,11 @@ logger = logging.getLogger("taskmanager.jobs")
 
 async def run_worker(settings: Settings) -> None:
     """Run jobs until SIGTERM or SIGINT; a job cut off by the signal is retaken later."""
-    engine = create_engine(settings)
-    redis = create_redis(settings)
-    resources = Resources(
-        settings=settings,
-        engine=engine,
-        session_factory=create_session_factory(engine),
-        redis=redis,
-        # Jobs sign and encrypt with the server's key, as `serve` would: a notification
-        # mail's unsubscribe link, a webhook's stored secret.
-        secret_key=load_secret_key(settings),
-    )
+    async with standalone_resources(settings) as resources:
+        await _run(resources)
+
+
+async def _run(resources: Resources) -> None:
     worker = resources.jobs = JobWorker(resources)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -40,6 +32,4 @@ async def run_worker(settings: Settings) -> None:
         await stop.wait()
     finally:
         await worker.stop()
-        await redis.aclose()
-        await engine.dispose()
         logger.info("job worker stopped")

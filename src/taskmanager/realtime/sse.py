@@ -134,12 +134,19 @@ async def _events(
             )
             return
         yield f"retry: 2000\n: subscribed seq={seq}\n\n"
-        while True:
-            try:
-                text = await connection.next_message(max_wait=settings.sse_heartbeat_seconds)
-            except Closed:
-                return
-            yield ": keep-alive\n\n" if text is None else text
+        async for text in pump(connection, settings):
+            yield text
     finally:
         hub.unregister(connection)
         await lease.release()
+
+
+async def pump(connection: SseConnection, settings: Settings) -> AsyncIterator[str]:
+    """What the stream sends until its connection closes: queued messages, and a comment
+    line when nothing was sent for SSE_HEARTBEAT_SECONDS (proxies close idle streams)."""
+    while True:
+        try:
+            text = await connection.next_message(max_wait=settings.sse_heartbeat_seconds)
+        except Closed:
+            return
+        yield ": keep-alive\n\n" if text is None else text

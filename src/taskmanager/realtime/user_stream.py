@@ -11,10 +11,10 @@ from starlette.background import BackgroundTask
 from taskmanager.auth.deps import CurrentUser
 from taskmanager.config import Settings
 from taskmanager.kit.responses import AUTHENTICATED, example_response, problems
-from taskmanager.realtime.connection import Closed, Identity
+from taskmanager.realtime.connection import Identity
 from taskmanager.realtime.hub import Hub
 from taskmanager.realtime.limits import Lease
-from taskmanager.realtime.sse import SseConnection
+from taskmanager.realtime.sse import SseConnection, pump
 from taskmanager.state import ResourcesDep
 
 router = APIRouter(tags=["realtime"], responses=problems(*AUTHENTICATED))
@@ -69,12 +69,8 @@ async def _notifications(
         await hub.users.join(connection)
         # Sent once listening: what is notified from here on reaches this stream.
         yield "retry: 2000\n: listening\n\n"
-        while True:
-            try:
-                text = await connection.next_message(max_wait=settings.sse_heartbeat_seconds)
-            except Closed:
-                return
-            yield ": keep-alive\n\n" if text is None else text
+        async for text in pump(connection, settings):
+            yield text
     finally:
         hub.unregister(connection)
         await lease.release()
