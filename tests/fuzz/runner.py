@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import traceback
+import urllib.parse
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -183,6 +184,16 @@ def _describe(exc: BaseException) -> str:
     return (str(exc) or "".join(traceback.format_exception(exc)))[:4000]
 
 
+# The longest request line the HTTP server reads (llhttp's buffer in httptools).
+MAX_REQUEST_TARGET = 65_536
+
+
+def _request_line_too_long(case: Case) -> bool:
+    kwargs = case.as_transport_kwargs(base_url="http://x")
+    query = urllib.parse.urlencode(kwargs.get("params") or {}, doseq=True)
+    return len(urllib.parse.quote(kwargs["url"], safe=":/%")) + len(query) > MAX_REQUEST_TARGET
+
+
 def _fuzz_operation(
     target: Target, operation: Operation, mode: GenerationMode, report: Report
 ) -> None:
@@ -194,7 +205,14 @@ def _fuzz_operation(
     @hypothesis.settings(profile())
     @hypothesis.given(case=strategy)
     def run(case: Case) -> None:
-        response = case.call_and_validate(checks=checks, timeout=REQUEST_TIMEOUT)
+        if _request_line_too_long(case):
+            # Refused by the HTTP server itself (uvicorn/httptools: 400 before the app),
+            # as docs/api.md says; negative data stretched to a limit (a 16 KiB cursor of
+            # 4-byte characters, percent-encoded) can get there.
+            response = case.call(timeout=REQUEST_TIMEOUT)
+            assert response.status_code == 400, response.status_code
+        else:
+            response = case.call_and_validate(checks=checks, timeout=REQUEST_TIMEOUT)
         report.record(operation.label, response.status_code)
 
     try:
