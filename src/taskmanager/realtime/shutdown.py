@@ -37,10 +37,19 @@ def install(hub: Hub) -> Callable[[], None]:
             logger.warning("second signal: exiting at once")
             os._exit(1)
         logger.info("shutting down: closing live connections", extra={"signal": sig})
-        loop.call_soon_threadsafe(lambda: asyncio.ensure_future(hub.close_all()))
         chained = previous.get(sig)
-        if callable(chained):
-            chained(sig, frame)
+
+        async def close_then_hand_on() -> None:
+            # uvicorn's handler is handed the signal only once our 1001s are on their way
+            # (or after close_all's bound): handed on at once, uvicorn's own 1012 could
+            # overtake them on a busy loop.
+            try:
+                await hub.close_all()
+            finally:
+                if callable(chained):
+                    chained(sig, frame)
+
+        loop.call_soon_threadsafe(lambda: asyncio.ensure_future(close_then_hand_on()))
 
     for sig in _SIGNALS:
         previous[sig] = signal.getsignal(sig)
