@@ -144,13 +144,7 @@ class IdempotencyMiddleware:
         replay = replay_body(body, disconnect, receive)
         fingerprint = _fingerprint(body)
         try:
-            acquired = await redis.set(
-                redis_key,
-                orjson.dumps({"state": "pending", "fp": fingerprint}),
-                nx=True,
-                ex=IN_FLIGHT_SECONDS,
-            )
-            stored = None if acquired else await redis.get(redis_key)
+            acquired, stored = await _claim(redis, redis_key, fingerprint)
         except RedisError:
             # Without Redis we cannot promise idempotency; session auth fails closed anyway,
             # and a token request is better served once than refused.
@@ -172,13 +166,7 @@ class IdempotencyMiddleware:
         route: StreamedBody,
     ) -> None:
         try:
-            acquired = await redis.set(
-                redis_key,
-                orjson.dumps({"state": "pending", "fp": None}),
-                nx=True,
-                ex=IN_FLIGHT_SECONDS,
-            )
-            stored = None if acquired else await redis.get(redis_key)
+            acquired, stored = await _claim(redis, redis_key, None)
         except RedisError:
             logger.warning("idempotency store unavailable; request runs unguarded")
             await self.app(scope, receive, send)
@@ -364,3 +352,14 @@ async def _hash_body(receive: Receive, *, limit: int) -> str:
         if not message.get("more_body", False):
             break
     return digest.hexdigest()
+
+
+async def _claim(redis: Any, redis_key: str, fingerprint: str | None) -> tuple[bool, Any]:
+    """Mark the key in flight unless it exists; returns (acquired, what is stored if not)."""
+    acquired = await redis.set(
+        redis_key,
+        orjson.dumps({"state": "pending", "fp": fingerprint}),
+        nx=True,
+        ex=IN_FLIGHT_SECONDS,
+    )
+    return bool(acquired), None if acquired else await redis.get(redis_key)
