@@ -62,7 +62,11 @@ async def joined(ws: LiveClient, project_id: str, **extra: Any) -> Users:
     """Subscribe, announce (viewing unless told), and return the list given in answer."""
     assert (await ws.subscribe(project_id))["type"] == "subscribed"
     await ws.send({"type": "presence", "project_id": project_id, "state": "viewing", **extra})
+    # The socket may still follow other projects: announcing here ends its entry there, and
+    # that project's new list can arrive first.
     answer = await presence(ws)
+    while answer["type"] == "presence" and answer["project_id"] != project_id:
+        answer = await presence(ws)
     assert answer["type"] == "presence", answer
     users: Users = answer["users"]
     return users
