@@ -12,8 +12,18 @@ import redis.asyncio as aioredis
 
 BACKEND = os.environ.get("TM_TEST_BACKEND", "embedded")
 PG_ADMIN_URL = os.environ.get("TM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("TM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# pytest-xdist: each worker process runs its own server on its own database (conftest's
+# `backend`), and here its own Redis database: FLUSHDB between modules must not empty
+# another worker's. Worker 0 (or a run without xdist) keeps the configured database.
+WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+_REDIS_BASE = os.environ.get("TM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Database 14 is the bench smoke test's (tests/bench); workers count down below it.
+REDIS_URL = (
+    _REDIS_BASE
+    if WORKER == 0
+    else f"{_REDIS_BASE.rpartition('/')[0]}/{int(_REDIS_BASE.rpartition('/')[2]) - 1 - WORKER}"
+)
 
 assert BACKEND in {"embedded", "postgres"}, (
     f"TM_TEST_BACKEND must be embedded or postgres, not {BACKEND}"

@@ -159,6 +159,16 @@ async def redis_server() -> AsyncIterator[RedisProcess]:
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     banner = f"backend: {backends.BACKEND}"
     terminalreporter.write_sep("=", banner)
+    config = terminalreporter.config
+    xdist_controller = bool(getattr(config.option, "numprocesses", None)) and not hasattr(
+        config, "workerinput"
+    )
+    if not SKIPPED_REASON and backends.BACKEND == "postgres" and xdist_controller:
+        # Under pytest-xdist the skip happened in the workers: ask again, so the run that
+        # skipped says so here, where it is read.
+        problem = asyncio.run(backends.postgres_problem())
+        if problem is not None:
+            SKIPPED_REASON.append(problem)
     for reason in SKIPPED_REASON:
         terminalreporter.write_line(
             f"!!! SKIPPED the PostgreSQL + Redis run: {reason}", red=True, bold=True
