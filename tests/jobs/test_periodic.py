@@ -233,6 +233,22 @@ async def test_stopping_a_worker_hands_its_running_jobs_back(resources: Resource
     assert await _jobs(resources) == []
 
 
+async def test_stopping_a_worker_as_it_is_woken_still_stops_it(resources: Resources) -> None:
+    """A write commits (waking the worker) just as a deploy stops it: the stop must not be
+    lost, or shutdown waits forever (asyncio.wait_for on Python 3.11 could swallow it)."""
+    for yields in range(40):
+        worker = _ticker(resources)
+        worker.periodic = {}
+        worker.start()
+        await asyncio.sleep(0.05)  # waiting for a wake-up or the next poll
+        worker.wake()
+        for _ in range(yields % 4):
+            await asyncio.sleep(0)
+        async with asyncio.timeout(5):
+            await worker.stop()
+        assert not worker.running
+
+
 def test_intervals_come_from_settings_and_zero_turns_one_off(
     make_settings: Callable[..., Settings],
 ) -> None:

@@ -132,8 +132,11 @@ class JobWorker:
                 logger.exception("job worker round failed; trying again")
                 ran = 0
             if ran < BATCH_SIZE:
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel
+                # that lands as the wake comes in, and stop() would then wait forever.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.settings.job_poll_seconds)
+                    async with asyncio.timeout(self.settings.job_poll_seconds):
+                        await self._wake.wait()
 
     async def add_periodic_jobs(self) -> None:
         """Add the one job of each periodic kind that has none yet (due at once)."""

@@ -278,7 +278,9 @@ class Connection:
                 if max_wait is None:
                     await waiter
                 else:
-                    await asyncio.wait_for(waiter, max_wait)
+                    # Not wait_for: on Python 3.11 it can swallow a cancel of this sender.
+                    async with asyncio.timeout(max_wait):
+                        await waiter
             except TimeoutError:
                 if self.close_code is None:
                     return None
