@@ -156,6 +156,18 @@ async def redis_server() -> AsyncIterator[RedisProcess]:
         yield redis
 
 
+WEB_TESTS = Path(__file__).parent / "web"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests and multi-process (`slow`) tests are `serial`: scripts/test runs them
+    after the xdist part, when the machine is no longer busy with four test processes
+    (their waits are sized for a loaded machine, not an overloaded one)."""
+    for item in items:
+        if item.path.is_relative_to(WEB_TESTS) or item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.serial)
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     banner = f"backend: {backends.BACKEND}"
     terminalreporter.write_sep("=", banner)

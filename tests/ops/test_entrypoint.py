@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from taskmanager.config import Settings
 from tests.ops.deploy import (
@@ -20,6 +21,9 @@ from tests.ops.deploy import (
     service,
     setting_names,
 )
+
+# Boots the image entrypoint with its real waits: run outside the xdist part.
+pytestmark = pytest.mark.serial
 
 
 def _entrypoint() -> Path:

@@ -14,6 +14,9 @@ from tests.helpers import API, ApiClient, create_project, create_task
 from tests.realtime.wsclient import live
 from tests.server import RunningServer, run_server
 
+# Bursts of connections at once: run outside the xdist part (scripts/test).
+pytestmark = pytest.mark.serial
+
 WEBSOCKETS = 150
 REQUESTS = 300
 # Far fewer connections than concurrent operations: each must wait for one, not fail

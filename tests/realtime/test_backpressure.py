@@ -8,11 +8,15 @@ import os
 import socket
 import time
 
+import pytest
 from prometheus_client import REGISTRY
 
 from tests.conftest import StartServer
 from tests.helpers import API, ApiClient, create_project, create_task
 from tests.realtime.wsclient import live
+
+# A slow reader is told from a fast one by timing: run outside the xdist part.
+pytestmark = pytest.mark.serial
 
 
 def _stalled_socket(base_url: str, cookie: str, project_id: str) -> socket.socket:

@@ -97,6 +97,7 @@ async def test_stalled_body_gets_408(start_server: StartServer) -> None:
     _assert_408(*await _raw_exchange(running.base_url, head, then_nothing()))
 
 
+@pytest.mark.serial  # timing: run outside the xdist part (scripts/test)
 async def test_dribbled_body_gets_408_although_bytes_keep_coming(
     start_server: StartServer,
 ) -> None:
