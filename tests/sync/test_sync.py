@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
+from taskmanager.db import utcnow
 from taskmanager.events.models import Event
+from taskmanager.membership.models import Membership
 from tests.helpers import (
     API,
     ApiClient,
@@ -171,6 +174,28 @@ async def test_rejoin_while_cursor_lags(make_client: Callable[[], ApiClient]) ->
     assert page["events"] == []
     replica.apply_page(page)
     assert replica.state() == await server_state(bob)
+
+
+async def test_a_membership_read_by_a_sync_is_no_rejoin_for_its_cursor(
+    make_client: Callable[[], ApiClient], server: RunningServer
+) -> None:
+    """A membership is stamped before its transaction commits, so a sync that began first
+    can still read it: its cursor must not take it for a later re-join."""
+    alice = await _user(make_client)
+    project = await create_project(alice, "Fresh")
+    # Stamped after the sync below begins (as by a commit that waited, or another clock).
+    async with server.resources.session_factory() as db:
+        await db.execute(
+            update(Membership)
+            .where(Membership.project_id == uuid.UUID(project["id"]))
+            .values(created_at=utcnow() + dt.timedelta(seconds=1))
+        )
+        await db.commit()
+    replica = Replica()
+    await sync_all(alice, replica)
+    assert set(replica.projects) == {project["id"]}
+    page = await _page(alice, cursor=replica.cursor)
+    assert page["projects"] == {"added": [], "removed": []}
 
 
 async def test_other_teams_never_visible(make_client: Callable[[], ApiClient]) -> None:

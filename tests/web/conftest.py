@@ -175,11 +175,18 @@ async def make_user(browser: Browser, base_url: str, outbox: Mailbox) -> AsyncIt
     their e-mail verified with the link the server mailed (so they can accept invitations)."""
     contexts: list[BrowserContext] = []
 
-    async def make(name: str, **context_options: Any) -> User:
-        """`context_options` go to Playwright's new_context (e.g. timezone_id, viewport)."""
+    async def make(
+        name: str,
+        prepare: Callable[[BrowserContext], Awaitable[None]] | None = None,
+        **context_options: Any,
+    ) -> User:
+        """`context_options` go to Playwright's new_context (e.g. timezone_id, viewport);
+        `prepare` gets the context before the page first loads (e.g. to slow its network)."""
         options: dict[str, Any] = {"viewport": {"width": 1280, "height": 800}, **context_options}
         context = await browser.new_context(**options)
         contexts.append(context)
+        if prepare:
+            await prepare(context)
         email = f"{name.lower()}-{time.time_ns()}@example.com"
         response = await context.request.post(
             f"{base_url}/api/v1/auth/register",

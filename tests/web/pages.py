@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from playwright.async_api import Page, expect
+import asyncio
+
+from playwright.async_api import BrowserContext, Page, Route, expect
 
 from tests.web.conftest import MakeUser, User
 
@@ -16,6 +18,18 @@ async def open_project(*users: User, project_id: str) -> None:
         await user.page.goto(f"{user.page.url.split('#')[0]}#/p/{project_id}")
         await expect(user.page.locator("#connection-state")).to_have_text("live")
         await expect(user.page.locator("#board")).to_be_visible()
+
+
+async def slow_sync(target: Page | BrowserContext, arrive: asyncio.Event) -> None:
+    """A slow network: each GET /sync is answered by the server at once, but the answer
+    reaches the page only once `arrive` is set."""
+
+    async def held(route: Route) -> None:
+        response = await route.fetch()
+        await arrive.wait()
+        await route.fulfill(response=response)
+
+    await target.route("**/api/v1/sync?*", held)
 
 
 async def quick_add(page: Page, title: str, status: str = "todo") -> None:

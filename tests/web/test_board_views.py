@@ -1,15 +1,16 @@
-"""Search and filters on the board, the 390 px layout, and a project appearing live for a
-user who was just added to it."""
+"""Search and filters on the board, the 390 px layout, a project appearing live for a
+user who was just added to it, and one opened before the first sync has arrived."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 from playwright.async_api import Page, expect
 
 from tests.web.conftest import ARTIFACTS, CHROMIUM, NO_CHROMIUM, MakeUser, User
-from tests.web.pages import cards, open_project, quick_add, shared_project
+from tests.web.pages import cards, open_project, quick_add, shared_project, slow_sync
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)
 
@@ -154,3 +155,25 @@ async def test_a_project_shared_with_me_appears_without_reloading(make_user: Mak
     await alice.api("DELETE", f"/projects/{project['id']}/members/{bob.id}")
     await expect(bob.page.locator("#project-list a", has_text="Shared later")).to_have_count(0)
     assert alice.errors == [] and bob.errors == []
+
+
+async def test_a_project_opened_before_the_first_sync_arrives_stays_open(
+    make_user: MakeUser,
+) -> None:
+    """The page's first sync, read before the project was made but arriving after it was
+    opened (a slow network), does not take it for a project the user lost."""
+    arrive = asyncio.Event()
+    ada = await make_user("Ada", prepare=lambda context: slow_sync(context, arrive))
+    project = await ada.api("POST", "/projects", {"name": "Fresh"})
+    await open_project(ada, project_id=project["id"])
+    page = ada.page
+    await expect(page.locator("#new-task")).to_be_visible()
+
+    arrive.set()
+    # The members come with the project from the sync, after its first answer.
+    await expect(page.locator("#member-list .member-name")).to_have_text(["Ada"])
+    await expect(page.locator("#project-title")).to_have_text("Fresh")
+    await expect(page.locator("#new-task")).to_be_visible()
+    await expect(page.locator("#toast")).to_be_hidden()
+    await quick_add(page, "First task")
+    assert ada.errors == []

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
+
 import pytest
 from playwright.async_api import expect
 
 from tests.web.conftest import CHROMIUM, NO_CHROMIUM, MakeUser
-from tests.web.pages import shared_project
+from tests.web.pages import shared_project, slow_sync
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)
 
@@ -49,6 +52,31 @@ async def test_bell_counts_live_opens_the_task_and_marks_read(make_user: MakeUse
     await expect(page.locator("#bell-wrap")).to_be_visible()
     await expect(count).to_be_hidden()  # read on the server, not just on the page
     assert (await alice.api("GET", "/notifications/unread-count")) == {"unread": 0}
+    assert alice.errors == [] and bob.errors == []
+
+
+async def test_the_bell_names_who_did_it_once_the_board_knows_them(make_user: MakeUser) -> None:
+    """A notification can come before the sync has brought the members of its project (a
+    slow network, a busy machine), and with no project open: the name follows them."""
+    arrive = asyncio.Event()
+    alice = await make_user("Alice", prepare=lambda context: slow_sync(context, arrive))
+    bob = await make_user("Bob")
+    project = await alice.api("POST", "/projects", {"name": "Launch plan"})
+    invitation = await alice.api(
+        "POST", f"/projects/{project['id']}/invitations", {"email": bob.email, "role": "member"}
+    )
+    await bob.api("POST", "/invitations/accept", {"invitation_id": invitation["id"]})
+    await bob.api(
+        "POST", f"/projects/{project['id']}/tasks", {"title": "Ship it", "assignee_id": alice.id}
+    )
+    page = alice.page
+    await expect(page.locator("#bell-count")).to_have_text("1")
+    await page.locator("#bell").click()
+    item = page.locator("#bell-list .notification")
+    await expect(item).to_contain_text(re.compile("^Someone assigned you “Ship it”"))
+
+    arrive.set()
+    await expect(item).to_contain_text(re.compile("^Bob assigned you “Ship it”"))
     assert alice.errors == [] and bob.errors == []
 
 

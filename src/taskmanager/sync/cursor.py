@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import math
 import uuid
 import zlib
 from dataclasses import dataclass, field
@@ -97,7 +98,9 @@ def _vector(seqs: dict[uuid.UUID, int], out: bytearray) -> None:
 def encode(key: bytes, user_id: uuid.UUID, cursor: SyncCursor) -> str:
     out = bytearray()
     _varint(VERSION, out)
-    _varint(max(0, int(cursor.issued_at.timestamp() * 1000)), out)
+    # Rounded up to the millisecond: a membership read a microsecond before must not come
+    # back newer than the cursor (a re-join).
+    _varint(max(0, math.ceil(cursor.issued_at.timestamp() * 1000)), out)
     _vector(cursor.seqs, out)
     snap = cursor.snapshot
     if snap is None:

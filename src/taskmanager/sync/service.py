@@ -93,8 +93,11 @@ async def sync(
     session: AsyncSession, *, user_id: uuid.UUID, cursor: SyncCursor | None, limit: int
 ) -> SyncPage:
     """One page of sync for `user_id` from `cursor` (None: a bootstrap)."""
-    now = utcnow()
     visible = await visible_projects(session, user_id)
+    # Issued once the memberships were read, and never before one of them: a membership
+    # stamped after this call began but committed before its read would otherwise look
+    # newer than the cursor next time, a re-join (the project removed, then added whole).
+    now = max([utcnow(), *(v.joined_at for v in visible.values())])
     if cursor is None:
         cursor = SyncCursor(seqs={}, issued_at=now)
     seqs, snap, removed, fresh = reconcile(cursor, visible)

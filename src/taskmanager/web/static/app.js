@@ -14,7 +14,8 @@ import { dropLocal, dropUser, forgetUser, lastUser, rememberUser } from './local
 import { initPanels, renderLabels, renderMembers } from './panels.js';
 import { hideMyWork, renderMyWork, showCalendarLink } from './mywork.js';
 import {
-  initNotifications, notificationsSignedIn, notificationsSignedOut, onNotification, refreshNotifications,
+  initNotifications, namesChanged, notificationsSignedIn, notificationsSignedOut, onNotification,
+  refreshNotifications,
 } from './notifications.js';
 import { entry, flush, initOutbox, onOutboxChange, pending, perform } from './outbox.js';
 import { initConflicts, renderOutboxState, setSyncing, showConflicts } from './conflicts.js';
@@ -356,7 +357,11 @@ function init() {
   });
   initConflicts();
   initSync({
-    changed: S.replicaChanged,
+    changed: (projectId, what, info) => {
+      S.replicaChanged(projectId, what, info);
+      // The bell names people from every project's members, open or not.
+      if (what === 'members' || what === 'project') namesChanged();
+    },
     projectsChanged: () => {
       if (!store.me) return;
       if (navigator.onLine) loadProjects();

@@ -2,14 +2,19 @@
 // WebSocket's `notification` frames (read again over HTTP whenever the socket (re)connects,
 // since frames missed while away are not replayed). A click marks one read and opens its
 // task; "Mark all read" clears the count. Also the task dialog's watch toggle.
+// Who did it is named from the replica's members of any project (not only the open one);
+// a notification can come before the sync has brought them, so the sync's member changes
+// name it again (namesChanged).
 
 import { api } from './api.js';
 import { $, h, toast } from './dom.js';
-import { memberName, store } from './store.js';
+import { replica } from './replica.js';
+import { store } from './store.js';
 
 const SHOWN = 20;
 let items = []; // newest first, at most SHOWN
 let unread = 0;
+let shown = []; // the text each of `items` was last rendered with
 let hooks = { openTask: () => {}, invited: () => {} };
 
 export function initNotifications(appHooks) {
@@ -68,8 +73,21 @@ export function onNotification(frame) {
   if (notification.kind === 'invited') hooks.invited();
 }
 
+/** The members of the notification's project first, then of any project we share. */
+function actorName(n) {
+  const find = (members) => (members || []).find((m) => m.user.id === n.actor_id);
+  const member = find(replica.members.get(n.project_id))
+    || [...replica.members.values()].map(find).find(Boolean);
+  return member ? member.user.display_name : '';
+}
+
+/** The replica's members changed: render again if that names someone it did not. */
+export function namesChanged() {
+  if (items.some((n, i) => describe(n) !== shown[i])) render();
+}
+
 function describe(n) {
-  const who = memberName(n.actor_id) || 'Someone';
+  const who = (n.actor_id && actorName(n)) || 'Someone';
   const title = n.data.title ? `“${n.data.title}”` : 'a task';
   switch (n.kind) {
     case 'assigned': return `${who} assigned you ${title}`;
@@ -89,14 +107,15 @@ function render() {
   $('#bell').setAttribute('aria-label', `Notifications (${unread} unread)`);
   $('#bell-read-all').disabled = unread === 0;
   const list = $('#bell-list');
-  list.replaceChildren(...items.map((n) => h('li', {},
+  shown = items.map(describe);
+  list.replaceChildren(...items.map((n, i) => h('li', {},
     h('button', {
       type: 'button',
       class: `notification${n.read_at ? '' : ' unread'}`,
       dataset: { id: n.id, kind: n.kind },
       onclick: () => open(n),
     },
-    h('span', { class: 'notification-text', text: describe(n) }),
+    h('span', { class: 'notification-text', text: shown[i] }),
     n.data.excerpt ? h('span', { class: 'notification-excerpt muted', text: n.data.excerpt }) : null,
     h('time', { datetime: n.created_at, text: new Date(n.created_at).toLocaleString() })))));
   if (!items.length) list.append(h('li', { class: 'muted', text: 'Nothing yet.' }));

@@ -4,7 +4,7 @@
 
 import { api } from './api.js';
 import { between, newLocalId, overlay } from './outbox.js';
-import { replica, saveProject, saveTask, tasksOf } from './replica.js';
+import { replica, saveTask, tasksOf } from './replica.js';
 
 export const store = {
   me: null,
@@ -112,12 +112,19 @@ export function closeProject() {
   changed('project');
 }
 
-/** A project opened by its address that the replica does not have (yet): ask the server. */
+/**
+ * A project opened by its address that the replica does not have (yet): ask the server,
+ * and show its answer (name, our role) until the sync brings the project. The answer is
+ * not put in the replica: which projects we have is the sync's business, and a bootstrap
+ * read before the project existed, answered after this, would take it for a project we
+ * lost and close it.
+ */
 async function verifyProject(projectId) {
   try {
     const project = await api.project(projectId);
-    if (!replica.projects.has(projectId)) saveProject(project);
-    replicaChanged(projectId, 'project');
+    if (!store.project || store.project.id !== projectId || replica.projects.has(projectId)) return;
+    store.project = project;
+    changed('project');
   } catch (error) {
     if (error.status === 404 || error.status === 403) {
       replicaChanged(projectId, 'gone', { reason: 'This project is no longer available to you.' });
