@@ -12,7 +12,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from playwright.async_api import Browser, BrowserContext, Dialog, Page, async_pl
 from taskmanager.config import Settings
 from tests import backends
 from tests.mailbox import Mailbox, link_token
+from tests.processes import migrated_database
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -56,6 +57,20 @@ def _free_port() -> int:
         return port
 
 
+@pytest.fixture(scope="session")
+async def board_backend(backend: backends.Backend) -> AsyncIterator[backends.Backend]:
+    """The backend of the boards' `serve` processes. On PostgreSQL a database of their own:
+    the run's database is also the in-process test server's, whose job worker would take
+    jobs of a board sharing it and run them there (a confirmation mail that make_user waits
+    for then lands in that server's outbox, not the board's). Embedded: as it is (each
+    board has the SQLite file of its own DATA_DIR)."""
+    if backend.database_url is None:
+        yield backend
+        return
+    async with migrated_database() as url:
+        yield replace(backend, database_url=url)
+
+
 @pytest.fixture(scope="module")
 def data_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="tm-web-"))
@@ -68,9 +83,10 @@ def outbox(data_dir: Path) -> Mailbox:
 
 
 @pytest.fixture(scope="module")
-async def base_url(backend: backends.Backend, migrated: None, data_dir: Path) -> AsyncIterator[str]:
-    """`taskmanager serve` on a free port: embedded in a temp dir, or the PostgreSQL run's DB."""
-    async with serve_board(backend, data_dir, _free_port()) as url:
+async def base_url(board_backend: backends.Backend, data_dir: Path) -> AsyncIterator[str]:
+    """`taskmanager serve` on a free port: embedded in a temp dir, or the boards' PostgreSQL
+    database."""
+    async with serve_board(board_backend, data_dir, _free_port()) as url:
         yield url
 
 

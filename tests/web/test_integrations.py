@@ -20,11 +20,11 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)
 
 
 @pytest.fixture(scope="module")
-async def base_url(backend: backends.Backend, migrated: None, data_dir: Path) -> AsyncIterator[str]:
+async def base_url(board_backend: backends.Backend, data_dir: Path) -> AsyncIterator[str]:
     """The board's server, allowed to reach the loopback receiver; no automatic retry
     during the test (the redeliver button is what sends again)."""
     async with serve_board(
-        backend,
+        board_backend,
         data_dir,
         _free_port(),
         WEBHOOK_ALLOW_PRIVATE="true",

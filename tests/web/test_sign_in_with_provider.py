@@ -18,13 +18,13 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)
 
 
 @pytest.fixture(scope="module")
-async def base_url(backend: backends.Backend, migrated: None, data_dir: Path) -> AsyncIterator[str]:
+async def base_url(board_backend: backends.Backend, data_dir: Path) -> AsyncIterator[str]:
     """The board, configured with one provider: npm's oidc-provider."""
     port = _free_port()
     callback = f"http://127.0.0.1:{port}/api/v1/auth/oidc/test/callback"
     async with running_provider(callback) as provider:
         providers = json.dumps(providers_setting(provider))
-        async with serve_board(backend, data_dir, port, OIDC_PROVIDERS=providers) as url:
+        async with serve_board(board_backend, data_dir, port, OIDC_PROVIDERS=providers) as url:
             yield url
 
 
