@@ -136,9 +136,13 @@ class ConnectionLimits:
         if self.by_user[lease.user_id] <= 0:
             del self.by_user[lease.user_id]  # no entry per user that ever connected
         if self._resources is not None:
-            # Best effort: a lease left behind lapses within LEASE_SECONDS.
+            # Shielded: a stream's release runs as its task is cancelled (the client went
+            # away), and a cancelled ZREM left the lease counting against the user for
+            # LEASE_SECONDS. Best effort otherwise: a lease left behind lapses by then.
+            removal = asyncio.ensure_future(self._resources.redis.zrem(lease.key, lease.member))
+            removal.add_done_callback(_retrieve_error)  # no "never retrieved" if cancelled
             with contextlib.suppress(RedisError, OSError):
-                await self._resources.redis.zrem(lease.key, lease.member)
+                await asyncio.shield(removal)
 
     def _start_renewing(self) -> None:
         if self._renewer is None or self._renewer.done():
@@ -175,3 +179,24 @@ class ConnectionLimits:
             self._renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._renewer
+        await self._release_left_behind()
+
+    async def _release_left_behind(self) -> None:
+        """Drop the leases of connections still open as the process stops (a stream that
+        ignored its 1001): left in Redis they would count against their users on every
+        other instance for up to LEASE_SECONDS, refusing the reconnects a restart causes."""
+        if not self.leases or self._resources is None:
+            return
+        by_key: dict[str, list[str]] = {}
+        for lease in self.leases:
+            by_key.setdefault(lease.key, []).append(lease.member)
+        with contextlib.suppress(RedisError, OSError):
+            async with self._resources.redis.pipeline(transaction=False) as pipe:
+                for key, members in by_key.items():
+                    pipe.zrem(key, *members)
+                await pipe.execute()
+
+
+def _retrieve_error(task: asyncio.Future[int]) -> None:
+    if not task.cancelled():
+        task.exception()
