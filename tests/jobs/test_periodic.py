@@ -25,6 +25,7 @@ from tests.isolated import clear_jobs, isolated_resources
 TICKED: list[str] = []
 DURING_RUN: list[bool] = []
 SLOW_RUNS: list[int] = []
+BRIEF: list[str] = []
 HOUR = dt.timedelta(hours=1)
 
 
@@ -55,6 +56,14 @@ async def _slow(context: JobContext, _payload: dict[str, Any]) -> None:
         await asyncio.Event().wait()
 
 
+@handler("test.brief")
+async def _brief(context: JobContext, _payload: dict[str, Any]) -> None:
+    """Sends something that cannot be taken back (a mail), in a moment."""
+    BRIEF.append("started")
+    await asyncio.sleep(0.3)
+    BRIEF.append("sent")
+
+
 @pytest.fixture(scope="module")
 async def resources(
     backend: backends.Backend, make_settings: Callable[..., Settings]
@@ -69,6 +78,7 @@ async def _fresh(resources: Resources) -> None:
     TICKED.clear()
     DURING_RUN.clear()
     SLOW_RUNS.clear()
+    BRIEF.clear()
 
 
 async def _jobs(resources: Resources, kind: str | None = None) -> list[Job]:
@@ -225,12 +235,30 @@ async def test_stopping_a_worker_hands_its_running_jobs_back(resources: Resource
     async with asyncio.timeout(30):
         while not SLOW_RUNS:
             await asyncio.sleep(0.01)
-    await worker.stop()  # mid-job, as on SIGTERM
+    await worker.stop(grace=0.1)  # mid-job, as on SIGTERM, and the job outlasts the grace
     [job] = await _jobs(resources)
     assert (job.status, job.locked_until, job.attempts) == (QUEUED, None, 1)
     assert await JobWorker(resources).run_once() == 1  # no lease to wait for
     assert SLOW_RUNS == [1, 2]
     assert await _jobs(resources) == []
+
+
+async def test_stopping_a_worker_lets_a_job_in_flight_finish(resources: Resources) -> None:
+    """A deploy stops the worker while a mail is going out: cut off after sending but
+    before its job was done, the mail would go out twice."""
+    async with await open_session(resources) as session:
+        await enqueue(session, "test.brief", {})
+        await session.commit()
+    worker = _ticker(resources)
+    worker.periodic = {}
+    worker.start()
+    async with asyncio.timeout(30):
+        while not BRIEF:
+            await asyncio.sleep(0.01)
+    await worker.stop()
+    assert BRIEF == ["started", "sent"]
+    assert await _jobs(resources) == []  # done, not handed back to run again
+    assert await JobWorker(resources).run_once() == 0
 
 
 async def test_stopping_a_worker_as_it_is_woken_still_stops_it(resources: Resources) -> None:

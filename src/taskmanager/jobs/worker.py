@@ -34,6 +34,8 @@ logger = logging.getLogger("taskmanager.jobs")
 BATCH_SIZE = 10
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 3600.0
+STOP_GRACE_SECONDS = 5.0
+"""How long stop() lets the jobs in flight finish before cutting them off."""
 
 
 def backoff(attempts: int, rng: random.Random) -> dt.timedelta:
@@ -73,6 +75,7 @@ class JobWorker:
         self._rng = rng or random.Random()  # noqa: S311 (jitter, not a secret)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._periodic_scheduled = False
         self._counted_kinds: set[str] = set()
         # Jobs claimed and not finished yet: their leases are released by stop().
@@ -91,14 +94,23 @@ class JobWorker:
 
     def start(self) -> None:
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._run(), name="job-worker")
 
     def wake(self) -> None:
         """A job was just committed: look now rather than at the next poll."""
         self._wake.set()
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Claim nothing more, let the jobs in flight finish for up to `grace` seconds (a
+        mail cut off after it went out but before its job was done is sent again by the
+        next claim), then cut off the rest; their leases are given back."""
         task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        await asyncio.wait({task}, timeout=grace)
         await cancel_and_wait(task)
         await self._release()
 
@@ -122,7 +134,7 @@ class JobWorker:
             logger.warning("could not release the leases of %d job(s)", len(held), exc_info=True)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 if not self._periodic_scheduled:
@@ -131,7 +143,7 @@ class JobWorker:
             except Exception:
                 logger.exception("job worker round failed; trying again")
                 ran = 0
-            if ran < BATCH_SIZE:
+            if ran < BATCH_SIZE and not self._stopping:
                 # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel
                 # that lands as the wake comes in, and stop() would then wait forever.
                 with contextlib.suppress(TimeoutError):
