@@ -132,6 +132,10 @@ async def test_reload_offline_starts_from_the_local_database(make_user: MakeUser
     a = alice.page
     await quick_add(a, "Pack bags")
     await a.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    # Opened by its address, the project is shown at once but kept in the local database
+    # once the live stream has added it (its membership check runs every second): the
+    # sidebar lists it from then on.
+    await expect(a.locator("#project-list a", has_text="Trip")).to_have_count(1)
 
     await alice.context.set_offline(True)
     await a.reload()
