@@ -8,8 +8,7 @@
 
 import { api } from './api.js';
 import { $, h, toast } from './dom.js';
-import { replica } from './replica.js';
-import { store } from './store.js';
+import { knownName, store } from './store.js';
 
 const SHOWN = 20;
 let items = []; // newest first, at most SHOWN
@@ -73,21 +72,13 @@ export function onNotification(frame) {
   if (notification.kind === 'invited') hooks.invited();
 }
 
-/** The members of the notification's project first, then of any project we share. */
-function actorName(n) {
-  const find = (members) => (members || []).find((m) => m.user.id === n.actor_id);
-  const member = find(replica.members.get(n.project_id))
-    || [...replica.members.values()].map(find).find(Boolean);
-  return member ? member.user.display_name : '';
-}
-
 /** The replica's members changed: render again if that names someone it did not. */
 export function namesChanged() {
   if (items.some((n, i) => describe(n) !== shown[i])) render();
 }
 
 function describe(n) {
-  const who = (n.actor_id && actorName(n)) || 'Someone';
+  const who = (n.actor_id && knownName(n.actor_id, n.project_id)) || 'Someone';
   const title = n.data.title ? `“${n.data.title}”` : 'a task';
   switch (n.kind) {
     case 'assigned': return `${who} assigned you ${title}`;

@@ -88,9 +88,21 @@ export function cachedProjects() {
     a.created_at > b.created_at ? -1 : a.created_at < b.created_at ? 1 : a.id > b.id ? -1 : 1);
 }
 
-export function memberName(userId) {
-  const m = store.members.find((x) => x.user.id === userId);
+function nameIn(members, userId) {
+  const m = (members || []).find((x) => x.user.id === userId);
   return m ? m.user.display_name : '';
+}
+
+/** A member of the open project, by id ('' if unknown). */
+export function memberName(userId) {
+  return nameIn(store.members, userId);
+}
+
+/** Anyone we share a project with: the replica's members of `projectId` first, then any. */
+export function knownName(userId, projectId) {
+  return nameIn(replica.members.get(projectId), userId)
+    || [...replica.members.values()].map((members) => nameIn(members, userId)).find(Boolean)
+    || '';
 }
 
 export function openProject(project) {
