@@ -8,6 +8,8 @@ from collections.abc import Callable
 from sqlalchemy import delete
 
 from taskmanager.events.models import Event
+from tests import backends
+from tests.conftest import StartServer
 from tests.helpers import API, ApiClient, add_member, create_project, create_task
 from tests.realtime.wsclient import live
 from tests.server import RunningServer
@@ -103,6 +105,28 @@ async def test_joining_later_appears_whole_and_leaving_is_removed(
         # The member.removed about bob is the last event of that project he got.
         last = [f for f in stream.frames if f.get("project_id") == shared["id"]][-2]
         assert last["name"] == "member.removed"
+
+
+async def test_a_project_one_creates_is_followed_at_once(start_server: StartServer) -> None:
+    """No event announces a new project; the creator's streams follow it at once (through
+    the user's channel, on every instance), not at the next membership check: an hour
+    here. On PostgreSQL + Redis it is created through another instance."""
+    slow_check = {"realtime_check_interval_seconds": 3600}
+    one = await start_server(**slow_check)
+    two = await start_server(**slow_check) if backends.BACKEND == "postgres" else one
+    async with ApiClient(base_url=one.base_url, timeout=30) as alice:
+        await alice.register()
+        replica = Replica()
+        await sync_all(alice, replica)
+        async with live(one.ws_url, alice) as ws:
+            stream = Stream(ws, replica)
+            await stream.start(replica.cursor)
+            response = await alice.post(f"{two.base_url}{API}/projects", json={"name": "New"})
+            assert response.status_code == 201, response.text
+            added = await stream.until(lambda f: f["type"] == "project_added", timeout=5)
+            assert added["project_id"] == response.json()["id"]
+            await create_task(alice, added["project_id"], "first")
+            await stream.settle(await server_state(alice))
 
 
 async def test_pruned_gap_sends_the_project_again(

@@ -12,18 +12,12 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskmanager.db import utcnow
+from taskmanager.kit.user_channel import user_channel
 from taskmanager.notifications.emails.schedule import schedule_mails
 from taskmanager.notifications.kinds import NotificationKind
 from taskmanager.notifications.models import Notification
 from taskmanager.notifications.schemas import NotificationRead
 from taskmanager.uow import UnitOfWork
-
-USER_CHANNEL_PREFIX = "user:"
-
-
-def user_channel(user_id: uuid.UUID) -> str:
-    """The pub/sub channel every instance listens on for one user's live notifications."""
-    return f"{USER_CHANNEL_PREFIX}{user_id}"
 
 
 @dataclass(slots=True)

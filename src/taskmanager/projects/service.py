@@ -16,6 +16,7 @@ from taskmanager.events.schemas import EventName
 from taskmanager.events.service import append_event
 from taskmanager.kit.cascade import Deleting, deleting
 from taskmanager.kit.pagination import PageRequest, SortSpec, paginate
+from taskmanager.kit.user_channel import announce_joined
 from taskmanager.membership.access import ProjectArchived, Role, require_role
 from taskmanager.membership.models import Membership, Project
 from taskmanager.projects.schemas import (
@@ -28,6 +29,7 @@ from taskmanager.projects.schemas import (
     ProjectView,
 )
 from taskmanager.tasks import service as tasks
+from taskmanager.uow import UnitOfWork
 
 PROJECT_SORT = SortSpec(
     name="-created_at",
@@ -88,6 +90,9 @@ async def create_project(
     await session.flush()
     session.add(Membership(project_id=project.id, user_id=user_id, role=Role.owner.value))
     await session.flush()
+    uow = UnitOfWork.find(session)
+    if uow is not None:
+        announce_joined(uow, user_id, project.id)
     return ProjectView(project=project, role=Role.owner, progress=Progress())
 
 

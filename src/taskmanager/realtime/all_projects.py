@@ -296,6 +296,11 @@ class AllProjects:
         for follower in list(self.by_user.get(user_id, ()) if user_id else ()):
             follower.join(event.project_id)
 
+    def joined(self, user_id: uuid.UUID, project_id: uuid.UUID) -> None:
+        """A join no event announces (the user created the project), from the user channel."""
+        for follower in list(self.by_user.get(user_id, ())):
+            follower.join(project_id)
+
     async def run(self) -> None:
         """The safety net for joins whose `member.added` never arrived (Redis down)."""
         interval = self.hub.resources.settings.realtime_check_interval_seconds

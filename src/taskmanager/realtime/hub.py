@@ -62,6 +62,7 @@ class Hub:
         self.watchdog = Watchdog(resources, self.registry, catch_up=self.start_catch_up)
         self.presence = Presence(resources, self.registry)
         self.all_projects = AllProjects(self)
+        self.users.on_joined = self.all_projects.joined
         self._tasks: list[asyncio.Task[None]] = []
         self._listening = asyncio.Event()
 

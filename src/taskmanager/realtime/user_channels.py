@@ -4,8 +4,10 @@ Each user with at least one live connection here has this process subscribed to
 `user:{id}` (one Redis subscription per user, not per socket): subscribed when the user's
 first connection joins, unsubscribed when the last one leaves. A frame on that channel is
 handed as-is to each of the user's connections, WebSocket or SSE, with no `subscribe`
-message from the client. Notifications are not replayed: a client that was away reads the
-list over HTTP when it comes back (the rows are the truth, as for events).
+message from the client; a `joined` frame is not for clients: it tells this process's
+subscribe_all streams of the user to follow a project. Notifications are not replayed: a
+client that was away reads the list over HTTP when it comes back (the rows are the truth,
+as for events).
 """
 
 from __future__ import annotations
@@ -14,14 +16,15 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Callable
 
 import orjson
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-from taskmanager.notifications.service import USER_CHANNEL_PREFIX as _PREFIX
-from taskmanager.notifications.service import user_channel
+from taskmanager.kit.user_channel import JOINED, user_channel
+from taskmanager.kit.user_channel import USER_CHANNEL_PREFIX as _PREFIX
 from taskmanager.observability.metrics import REDIS_ERRORS
 from taskmanager.realtime.connection import Connection
 
@@ -47,6 +50,8 @@ class UserChannels:
         self._listening = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[asyncio.Future[None] | None]] = set()
+        # Called for a `joined` frame (kit/user_channel.py): the hub's subscribe_all.
+        self.on_joined: Callable[[uuid.UUID, uuid.UUID], None] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self, *, wait: bool = True) -> None:
@@ -166,7 +171,20 @@ class UserChannels:
         except (ValueError, orjson.JSONDecodeError):
             logger.warning("realtime: ignoring a malformed message on %s", name)
             return
-        if not isinstance(frame, dict) or frame.get("type") != "notification":
+        if not isinstance(frame, dict):
+            return
+        if frame.get("type") == JOINED:
+            self._joined(user_id, frame.get("project_id"))
+            return
+        if frame.get("type") != "notification":
             return
         for connection in list(self.users.get(user_id, ())):
             connection.send_control(frame)
+
+    def _joined(self, user_id: uuid.UUID, project_id: object) -> None:
+        if self.on_joined is None or not isinstance(project_id, str):
+            return
+        try:
+            self.on_joined(user_id, uuid.UUID(project_id))
+        except ValueError:
+            logger.warning("realtime: ignoring a malformed joined frame for %s", user_id)
