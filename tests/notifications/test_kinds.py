@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.helpers import API, ApiClient, Team, create_task, invite, verify_email
+from tests.notifications.conftest import NAMES
 from tests.notifications.helpers import kinds, unread
 
 
@@ -143,6 +144,8 @@ async def test_invited_tells_a_verified_account(named_team: Team, make_client: A
         "project_name": team.project["name"],
         "invitation_id": invitation["id"],
         "role": "viewer",
+        # The invitee shares no project with the admin: this is how a client names them.
+        "actor_name": NAMES["admin"],
     }
     # An address without an account: the same answer, nobody to tell.
     await invite(team["owner"], team.project_id, "nobody-here@example.com", "member")

@@ -62,6 +62,12 @@ async def test_invite_then_accept_from_the_inbox_without_a_reload(make_user: Mak
     await bob.page.evaluate("window.dispatchEvent(new Event('focus'))")
     invitation = bob.page.locator("#invitation-list .invitation")
     await expect(invitation).to_contain_text("Garden (member)")
+    # The bell names Alice, though Bob shares no project with her yet.
+    await bob.page.locator("#bell").click()
+    await expect(bob.page.locator("#bell-list .notification")).to_contain_text(
+        "Alice invited you to Garden"
+    )
+    await bob.page.locator("#bell").click()
     await invitation.get_by_role("button", name="Accept").click()
     await expect(bob.page.locator("#project-list")).to_contain_text("Garden")
     await expect(bob.page.locator("#project-title")).to_have_text("Garden")

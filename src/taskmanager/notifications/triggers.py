@@ -126,7 +126,15 @@ async def invited(
     so the invitation's answer and its cost are the same either way."""
     now = utcnow()
     notification_id = uuid.uuid4()
-    data = {"project_name": project_name, "invitation_id": str(invitation_id), "role": role}
+    # Named here: the invitee shares no project with the inviter yet, so a client has no
+    # member list to find the name of `actor_id` in.
+    actor_name = await session.scalar(select(User.display_name).where(User.id == actor_id))
+    data = {
+        "project_name": project_name,
+        "invitation_id": str(invitation_id),
+        "role": role,
+        "actor_name": actor_name,
+    }
     table = Notification.__table__.c
     source = select(
         literal(notification_id, table.id.type),

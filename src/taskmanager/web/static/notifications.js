@@ -78,7 +78,7 @@ export function namesChanged() {
 }
 
 function describe(n) {
-  const who = (n.actor_id && knownName(n.actor_id, n.project_id)) || 'Someone';
+  const who = (n.actor_id && knownName(n.actor_id, n.project_id)) || n.data.actor_name || 'Someone';
   const title = n.data.title ? `“${n.data.title}”` : 'a task';
   switch (n.kind) {
     case 'assigned': return `${who} assigned you ${title}`;
