@@ -7,8 +7,6 @@ import uuid
 
 import orjson
 
-from taskmanager.uow import UnitOfWork
-
 USER_CHANNEL_PREFIX = "user:"
 JOINED = "joined"
 """A frame the instances keep to themselves: the user can now see a project."""
@@ -19,9 +17,8 @@ def user_channel(user_id: uuid.UUID) -> str:
     return f"{USER_CHANNEL_PREFIX}{user_id}"
 
 
-def announce_joined(uow: UnitOfWork, user_id: uuid.UUID, project_id: uuid.UUID) -> None:
-    """Once the transaction commits, tell the user's subscribe_all streams they can see a
-    project that no event announces (they created it): followed at once, not at the next
-    membership check a second or more later."""
-    frame = {"type": JOINED, "project_id": str(project_id)}
-    uow.publish_after_commit(user_channel(user_id), orjson.dumps(frame))
+def joined_message(project_id: uuid.UUID) -> bytes:
+    """For the user's channel once a transaction that made them see a project commits, when
+    no event announces it (they created the project): their subscribe_all streams follow it
+    at once, not at the next membership check a second or more later."""
+    return orjson.dumps({"type": JOINED, "project_id": str(project_id)})

@@ -16,7 +16,7 @@ from taskmanager.events.schemas import EventName
 from taskmanager.events.service import append_event
 from taskmanager.kit.cascade import Deleting, deleting
 from taskmanager.kit.pagination import PageRequest, SortSpec, paginate
-from taskmanager.kit.user_channel import announce_joined
+from taskmanager.kit.user_channel import joined_message, user_channel
 from taskmanager.membership.access import ProjectArchived, Role, require_role
 from taskmanager.membership.models import Membership, Project
 from taskmanager.projects.schemas import (
@@ -92,7 +92,7 @@ async def create_project(
     await session.flush()
     uow = UnitOfWork.find(session)
     if uow is not None:
-        announce_joined(uow, user_id, project.id)
+        uow.publish_after_commit(user_channel(user_id), joined_message(project.id))
     return ProjectView(project=project, role=Role.owner, progress=Progress())
 
 
