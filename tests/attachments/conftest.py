@@ -19,9 +19,11 @@ import httpx
 import pytest
 
 from taskmanager.config import Settings
+from tests import backends
 from tests.helpers import Team, make_team
+from tests.isolated import isolated_server
 from tests.processes import free_port
-from tests.server import RunningServer, run_server
+from tests.server import RunningServer
 
 S3_SERVER_PYTHON = Path(__file__).resolve().parents[2] / ".venv-s3server" / "bin" / "python"
 S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
@@ -139,9 +141,14 @@ async def attachment_settings(
 
 @pytest.fixture(scope="module")
 async def world(
-    attachment_settings: Settings, stored: Stored, server: RunningServer
+    backend: backends.Backend, make_settings: Callable[..., Settings], stored: Stored
 ) -> AsyncIterator[World]:
-    async with run_server(attachment_settings) as running:
+    """A server on a database of its own: the purge and sweep jobs its deletes enqueue must
+    be run by its worker, with its storage (another server's worker, configured with local
+    storage, took them now and then and left the S3 files behind)."""
+    async with isolated_server(
+        backend, make_settings, attachment_max_bytes=MAX_BYTES, **stored.settings()
+    ) as running:
         team = await make_team(running.base_url, "Files")
         try:
             yield World(running, team, stored)

@@ -95,9 +95,16 @@ async def test_deleting_an_account_removes_its_uploads(world: World) -> None:
 
 async def test_files_survive_a_restart(world: World, attachment_settings: Settings) -> None:
     # A data directory of its own: on the embedded default, the restarted server is the only
-    # one using its SQLite file, as `taskmanager serve` would be.
+    # one using its SQLite file, as `taskmanager serve` would be. Storage of its own too: its
+    # files would be orphans to the sweeps of `world`, whose database does not know them.
+    stored = world.stored
+    if stored.s3 is not None:
+        bucket = await stored.s3.create_bucket()
+        storage: dict[str, Any] = {"s3_url": f"{stored.s3.endpoint}/{bucket}"}
+    else:
+        storage = {"attachments_dir": Path(tempfile.mkdtemp(prefix="tm-restart-files-"))}
     settings = attachment_settings.model_copy(
-        update={"data_dir": Path(tempfile.mkdtemp(prefix="tm-restart-"))}
+        update={"data_dir": Path(tempfile.mkdtemp(prefix="tm-restart-")), **storage}
     )
     async with (
         run_server(settings) as first,
