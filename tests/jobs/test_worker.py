@@ -179,6 +179,28 @@ async def test_the_running_worker_is_woken_by_a_commit(resources: Resources) -> 
         resources.jobs = None
 
 
+async def test_a_slow_job_holds_only_its_own_slot(resources: Resources) -> None:
+    """A webhook endpoint taking its full timeout must not hold up the mail due behind it."""
+    worker = JobWorker(resources)
+    worker.periodic = {}
+    resources.jobs = worker
+    await _add(resources, name="slow", sleep=5)
+    worker.start()
+    try:
+        async with asyncio.timeout(30):
+            while [job.attempts for job in await _jobs(resources)] != [1]:
+                await asyncio.sleep(0.02)  # the slow one is claimed and running
+        async with unit_of_work(resources) as uow:
+            await enqueue(uow.session, "test.record", {"name": "quick"})
+        async with asyncio.timeout(4):
+            while not RAN:
+                await asyncio.sleep(0.02)
+        assert RAN == [("quick", 1)]  # done while the slow one still runs
+    finally:
+        await worker.stop(grace=0.1)
+        resources.jobs = None
+
+
 def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
     rng = random.Random(7)
     delays = [backoff(n, rng).total_seconds() for n in range(1, 16)]

@@ -134,21 +134,52 @@ class JobWorker:
             logger.warning("could not release the leases of %d job(s)", len(held), exc_info=True)
 
     async def _run(self) -> None:
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                if not self._periodic_scheduled:
-                    await self.add_periodic_jobs()
-                ran = await self.run_once()
-            except Exception:
-                logger.exception("job worker round failed; trying again")
-                ran = 0
-            if ran < BATCH_SIZE and not self._stopping:
+        """Keep up to BATCH_SIZE jobs running, claiming more as soon as one finishes: a slow
+        job (a webhook endpoint that takes its full timeout) holds only its own slot, not
+        the mail and reminders due behind it. Ends once stop() asks and the jobs in flight
+        are done; cancelled, it cancels them (their leases are then given back)."""
+        running: set[asyncio.Task[None]] = set()
+        try:
+            while not self._stopping:
+                self._wake.clear()
+                free = BATCH_SIZE - len(running)
+                claimed = 0
+                if free > 0:
+                    try:
+                        if not self._periodic_scheduled:
+                            await self.add_periodic_jobs()
+                        jobs = await self._claim(limit=free)
+                        claimed = len(jobs)
+                        for job in jobs:
+                            task = asyncio.create_task(self._execute(job), name="job")
+                            running.add(task)
+                            task.add_done_callback(running.discard)
+                            task.add_done_callback(self._slot_freed)
+                        if claimed < free:
+                            await self._count()
+                    except Exception:
+                        logger.exception("job worker round failed; trying again")
+                if (free > 0 and claimed == free) or self._stopping:
+                    continue  # more may be due at once, or it is time to go
                 # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel
                 # that lands as the wake comes in, and stop() would then wait forever.
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self.settings.job_poll_seconds):
                         await self._wake.wait()
+            if running:
+                await asyncio.wait(running)
+        finally:
+            for task in running:
+                task.cancel()
+            if running:
+                await asyncio.wait(running)
+
+    def _slot_freed(self, task: asyncio.Task[None]) -> None:
+        self._wake.set()
+        if not task.cancelled() and (error := task.exception()) is not None:
+            # A handler's own errors are the job's (retried); this is the bookkeeping after
+            # it failing (the database went away): the lease runs out and it runs again.
+            logger.error("job bookkeeping failed", exc_info=error)
 
     async def add_periodic_jobs(self) -> None:
         """Add the one job of each periodic kind that has none yet (due at once)."""
@@ -167,7 +198,7 @@ class JobWorker:
             await self._count()
         return len(jobs)
 
-    async def _claim(self) -> list[Claimed]:
+    async def _claim(self, limit: int = BATCH_SIZE) -> list[Claimed]:
         now = utcnow()
         due = (
             select(Job.id)
@@ -177,7 +208,7 @@ class JobWorker:
                 or_(Job.locked_until.is_(None), Job.locked_until < now),
             )
             .order_by(Job.run_at)
-            .limit(BATCH_SIZE)
+            .limit(limit)
             .with_for_update(skip_locked=True)
         )
         stmt = (
