@@ -178,17 +178,19 @@ def _include_routers(app: FastAPI) -> None:
     include_router(app, oidc_router, prefix=API_PREFIX)
     include_router(app, websocket_router, prefix=API_PREFIX)
     include_router(app, sse_router, prefix=API_PREFIX)
-    include_router(app, user_stream_router, prefix=API_PREFIX)
+    # Routes are matched in order, one regular expression each: the task routes, the
+    # busiest, come early (a GET of a task tried ~60 patterns before them).
     for router in (
         calendar_router,
-        attachments_router,
         transfer_router,
         projects_router,
         invitations_router,
         tasks_router,
+        attachments_router,
         labels_router,
         comments_router,
         events_router,
+        user_stream_router,  # /notifications/stream before /notifications/{id}
         notifications_router,
         notification_mail_router,
         webhooks_router,
