@@ -190,7 +190,7 @@ def _include_routers(app: FastAPI) -> None:
         labels_router,
         comments_router,
         events_router,
-        user_stream_router,  # /notifications/stream before /notifications/{id}
+        user_stream_router,
         notifications_router,
         notification_mail_router,
         webhooks_router,

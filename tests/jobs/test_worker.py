@@ -201,6 +201,34 @@ async def test_a_slow_job_holds_only_its_own_slot(resources: Resources) -> None:
         resources.jobs = None
 
 
+async def test_a_running_job_is_not_started_again_beside_itself(resources: Resources) -> None:
+    """Its lease ran out while it still runs (a slow endpoint): the worker running it
+    must not claim it again and run a second copy next to the first."""
+    worker = JobWorker(resources)
+    worker.periodic = {}
+    resources.jobs = worker
+    await _add(resources, name="long", sleep=1.5)
+    worker.start()
+    try:
+        async with asyncio.timeout(30):
+            while [job.attempts for job in await _jobs(resources)] != [1]:
+                await asyncio.sleep(0.02)
+        async with resources.session_factory() as session:
+            expired = utcnow() - dt.timedelta(seconds=1)
+            await session.execute(update(Job).values(locked_until=expired))
+            await session.commit()
+        worker.wake()
+        async with asyncio.timeout(30):
+            while not RAN:
+                await asyncio.sleep(0.02)
+        await asyncio.sleep(0.3)
+        assert RAN == [("long", 1)]
+        assert await _jobs(resources) == []
+    finally:
+        await worker.stop(grace=0.1)
+        resources.jobs = None
+
+
 def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
     rng = random.Random(7)
     delays = [backoff(n, rng).total_seconds() for n in range(1, 16)]

@@ -76,6 +76,7 @@ class JobWorker:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._next_count = 0.0  # monotonic time of the next queue-depth count
         self._periodic_scheduled = False
         self._counted_kinds: set[str] = set()
         # Jobs claimed and not finished yet: their leases are released by stop().
@@ -150,12 +151,16 @@ class JobWorker:
                             await self.add_periodic_jobs()
                         jobs = await self._claim(limit=free)
                         claimed = len(jobs)
+                        if self._stopping:
+                            break  # asked to stop during the claim: stop() hands them back
                         for job in jobs:
                             task = asyncio.create_task(self._execute(job), name="job")
                             running.add(task)
                             task.add_done_callback(running.discard)
                             task.add_done_callback(self._slot_freed)
-                        if claimed < free:
+                        if claimed < free and time.monotonic() >= self._next_count:
+                            # Once per poll interval, not after every job that finishes.
+                            self._next_count = time.monotonic() + self.settings.job_poll_seconds
                             await self._count()
                     except Exception:
                         logger.exception("job worker round failed; trying again")
@@ -200,17 +205,16 @@ class JobWorker:
 
     async def _claim(self, limit: int = BATCH_SIZE) -> list[Claimed]:
         now = utcnow()
-        due = (
-            select(Job.id)
-            .where(
-                Job.status == QUEUED,
-                Job.run_at <= now,
-                or_(Job.locked_until.is_(None), Job.locked_until < now),
-            )
-            .order_by(Job.run_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+        due = select(Job.id).where(
+            Job.status == QUEUED,
+            Job.run_at <= now,
+            or_(Job.locked_until.is_(None), Job.locked_until < now),
         )
+        if self._holding:
+            # Not one this worker is still running, however long it takes (its lease may
+            # have run out): a second copy beside it would race it to finish.
+            due = due.where(Job.id.not_in(list(self._holding)))
+        due = due.order_by(Job.run_at).limit(limit).with_for_update(skip_locked=True)
         stmt = (
             update(Job)
             .where(Job.id.in_(due.scalar_subquery()))

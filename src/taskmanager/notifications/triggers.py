@@ -1,6 +1,7 @@
 """Who is notified of a change to a task, a comment or an invitation, in the change's
 transaction: nothing more for a write that notifies nobody, else one INSERT (and at most
-one SELECT, of the members a comment or a new @mention may concern)."""
+one SELECT: of the members a comment or a new @mention may concern, or an invitation's
+inviter's name)."""
 
 from __future__ import annotations
 

@@ -78,6 +78,7 @@ class ConnectionLimits:
         self.leases: set[Lease] = set()
         self._resources: Resources | None = None  # known from the first acquire on
         self._renewer: asyncio.Task[None] | None = None
+        self._removals: set[asyncio.Future[int]] = set()  # ZREMs of released leases
 
     async def acquire(self, resources: Resources, user_id: uuid.UUID, *, transport: str) -> Lease:
         """Count a new connection, or raise TooManyConnections (and count the refusal)."""
@@ -140,6 +141,8 @@ class ConnectionLimits:
             # away), and a cancelled ZREM left the lease counting against the user for
             # LEASE_SECONDS. Best effort otherwise: a lease left behind lapses by then.
             removal = asyncio.ensure_future(self._resources.redis.zrem(lease.key, lease.member))
+            self._removals.add(removal)  # held (asyncio keeps weak references); stop() waits
+            removal.add_done_callback(self._removals.discard)
             removal.add_done_callback(_retrieve_error)  # no "never retrieved" if cancelled
             with contextlib.suppress(RedisError, OSError):
                 await asyncio.shield(removal)
@@ -179,6 +182,9 @@ class ConnectionLimits:
             self._renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._renewer
+        if self._removals:
+            # Releases started as the connections closed: done before Redis is closed.
+            await asyncio.wait(set(self._removals), timeout=2)
         await self._release_left_behind()
 
     async def _release_left_behind(self) -> None:

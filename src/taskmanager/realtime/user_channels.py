@@ -138,7 +138,12 @@ class UserChannels:
                 while True:
                     message = await pubsub.get_message(timeout=1.0)
                     if message is not None:
-                        self._dispatch(message)
+                        try:
+                            self._dispatch(message)
+                        except Exception:
+                            # One bad frame or callback must not end every user's live
+                            # notifications on this instance.
+                            logger.exception("realtime: dispatching a user channel message")
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
