@@ -27,6 +27,7 @@ function enqueue(fn) {
 /** The WebSocket is open: catch up over HTTP, then follow everything from there. */
 export function connected(live) {
   generation += 1;
+  adding = null; // half a project from the last connection: it comes whole again
   const mine = generation;
   return enqueue(async () => {
     if (mine !== generation || !replica.local) return;
@@ -53,6 +54,7 @@ export function connected(live) {
 /** The connection dropped: frames still queued for it no longer count. */
 export function disconnected() {
   generation += 1;
+  adding = null;
 }
 
 export function onFrame(msg) {
@@ -229,7 +231,30 @@ function memberChanged(pid, data, removed) {
 
 // --- WebSocket frames (subscribe_all) -------------------------------------------------
 
+// A project sent whole (`project_added`, then its `snapshot` frames) is gathered and put in
+// the replica in one step once its snapshot is complete, i.e. at the next frame about it or
+// the cursor frame that follows it: the board never shows it emptied and half-filled again,
+// and an edit made meanwhile is not laid over rows that are about to be replaced.
+let adding = null; // { projectId, seq, rows: {projects, members, labels, tasks} }
+
+function finishAdding() {
+  const { projectId, seq, rows } = adding;
+  adding = null;
+  clearProject(projectId);
+  addRows(rows, projectId);
+  saveSeq(projectId, seq);
+  if (rows.projects.length) hooks.projectsChanged();
+  hooks.changed(projectId, 'project');
+}
+
 function frame(msg) {
+  if (adding) {
+    if (msg.type === 'snapshot' && msg.project_id === adding.projectId) {
+      for (const key of Object.keys(adding.rows)) adding.rows[key].push(...(msg[key] || []));
+      return;
+    }
+    if (msg.type !== 'event' || msg.project_id === adding.projectId) finishAdding();
+  }
   switch (msg.type) {
     case 'event':
       applyEvent(msg);
@@ -239,8 +264,11 @@ function frame(msg) {
       break;
     case 'project_added':
       // Joined (or too far behind to replay): the project comes whole, then its events.
-      clearProject(msg.project_id);
-      saveSeq(msg.project_id, msg.seq);
+      adding = {
+        projectId: msg.project_id,
+        seq: msg.seq,
+        rows: { projects: [], members: [], labels: [], tasks: [] },
+      };
       break;
     case 'snapshot':
       addRows(msg, msg.project_id);
