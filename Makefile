@@ -49,7 +49,7 @@ test-postgres: $(STAMP) $(OIDC_PROVIDER) $(S3_SERVER)
 SOAK_SECONDS ?= 600
 SYNC_SOAK_EXAMPLES ?= 100
 SYNC_SOAK_STEPS ?= 120
-soak: $(STAMP)  ## the fault-injection soak for SOAK_SECONDS (default 10 min; CI runs 60 s), then SYNC_SOAK_EXAMPLES random sync runs
+soak: $(STAMP)  ## the fault-injection soak for SOAK_SECONDS (default 10 min; CI runs 30 s), then SYNC_SOAK_EXAMPLES random sync runs
 	TM_TEST_BACKEND=postgres TM_SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/pytest tests/faults/test_soak.py -s $(ARGS)
 	TM_TEST_BACKEND=postgres TM_SYNC_SOAK_EXAMPLES=$(SYNC_SOAK_EXAMPLES) TM_SYNC_SOAK_STEPS=$(SYNC_SOAK_STEPS) $(BIN)/pytest tests/sync/test_property.py $(ARGS)
 
