@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.helpers import API, ApiClient, Team, create_task, invite, verify_email
-from tests.notifications.conftest import NAMES
+from tests.notifications.conftest import NAMES, rename
 from tests.notifications.helpers import kinds, unread
 
 
@@ -99,6 +99,14 @@ async def test_a_mention_wins_over_commented(named_team: Team) -> None:
     # Mentioning yourself does nothing.
     await _comment(team["admin"], task, "note to self @Ada")
     assert await kinds(team["admin"]) == []
+
+
+async def test_a_mention_matches_a_name_in_any_case_beyond_ascii(named_team: Team) -> None:
+    team = named_team
+    await rename(team, "viewer", "Émile")
+    task = await create_task(team["owner"], team.project_id, "Accents")
+    await _comment(team["admin"], task, "@émile, a look?")
+    assert await kinds(team["viewer"]) == ["mentioned"]
 
 
 async def test_mentioned_in_a_description_once(named_team: Team) -> None:

@@ -95,6 +95,14 @@ async def test_filters(board: tuple[Team, list[dict[str, Any]], dict[str, Any]])
     assert await titles(status="todo", label_id=label["id"], q="bug") == {"Fix login bug"}
 
 
+async def test_search_ignores_case_beyond_ascii(team: Team) -> None:
+    url = f"{API}/projects/{team.project_id}/tasks"
+    await create_task(team["member"], team.project_id, "ÉTÉ EN PROVENCE")
+    await create_task(team["member"], team.project_id, "Summer")
+    assert _titles(await _walk(team["viewer"], url, q="été")) == ["ÉTÉ EN PROVENCE"]
+    assert _titles(await _walk(team["viewer"], url, q="Été en")) == ["ÉTÉ EN PROVENCE"]
+
+
 async def test_sorts(board: tuple[Team, list[dict[str, Any]], dict[str, Any]]) -> None:
     team, tasks, _label = board
     url = f"{API}/projects/{team.project_id}/tasks"
