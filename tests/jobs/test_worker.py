@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -179,54 +180,60 @@ async def test_the_running_worker_is_woken_by_a_commit(resources: Resources) -> 
         resources.jobs = None
 
 
-async def test_a_slow_job_holds_only_its_own_slot(resources: Resources) -> None:
-    """A webhook endpoint taking its full timeout must not hold up the mail due behind it."""
+@asynccontextmanager
+async def _running(resources: Resources) -> AsyncIterator[JobWorker]:
+    """A started worker without periodic jobs, woken by commits; stopped at the end."""
     worker = JobWorker(resources)
     worker.periodic = {}
     resources.jobs = worker
-    await _add(resources, name="slow", sleep=5)
     worker.start()
     try:
-        async with asyncio.timeout(30):
-            while [job.attempts for job in await _jobs(resources)] != [1]:
-                await asyncio.sleep(0.02)  # the slow one is claimed and running
-        async with unit_of_work(resources) as uow:
-            await enqueue(uow.session, "test.record", {"name": "quick"})
-        async with asyncio.timeout(4):
-            while not RAN:
-                await asyncio.sleep(0.02)
-        assert RAN == [("quick", 1)]  # done while the slow one still runs
+        yield worker
     finally:
         await worker.stop(grace=0.1)
         resources.jobs = None
+
+
+async def _until(condition: Callable[[], Awaitable[bool]], timeout: float = 30) -> None:
+    async with asyncio.timeout(timeout):
+        while not await condition():
+            await asyncio.sleep(0.02)
+
+
+async def _claimed_once(resources: Resources) -> bool:
+    return [job.attempts for job in await _jobs(resources)] == [1]
+
+
+async def _ran() -> bool:
+    return bool(RAN)
+
+
+async def test_a_slow_job_holds_only_its_own_slot(resources: Resources) -> None:
+    """A webhook endpoint taking its full timeout must not hold up the mail due behind it."""
+    await _add(resources, name="slow", sleep=5)
+    async with _running(resources):
+        await _until(lambda: _claimed_once(resources))  # the slow one is claimed and running
+        async with unit_of_work(resources) as uow:
+            await enqueue(uow.session, "test.record", {"name": "quick"})
+        await _until(_ran, timeout=4)
+        assert RAN == [("quick", 1)]  # done while the slow one still runs
 
 
 async def test_a_running_job_is_not_started_again_beside_itself(resources: Resources) -> None:
     """Its lease ran out while it still runs (a slow endpoint): the worker running it
     must not claim it again and run a second copy next to the first."""
-    worker = JobWorker(resources)
-    worker.periodic = {}
-    resources.jobs = worker
     await _add(resources, name="long", sleep=1.5)
-    worker.start()
-    try:
-        async with asyncio.timeout(30):
-            while [job.attempts for job in await _jobs(resources)] != [1]:
-                await asyncio.sleep(0.02)
+    async with _running(resources) as worker:
+        await _until(lambda: _claimed_once(resources))
         async with resources.session_factory() as session:
             expired = utcnow() - dt.timedelta(seconds=1)
             await session.execute(update(Job).values(locked_until=expired))
             await session.commit()
         worker.wake()
-        async with asyncio.timeout(30):
-            while not RAN:
-                await asyncio.sleep(0.02)
+        await _until(_ran)
         await asyncio.sleep(0.3)
         assert RAN == [("long", 1)]
         assert await _jobs(resources) == []
-    finally:
-        await worker.stop(grace=0.1)
-        resources.jobs = None
 
 
 def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
